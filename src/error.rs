@@ -1,0 +1,75 @@
+//! The one error type of tradegraph and its `Result` alias.
+//!
+//! Every layer returns [`Error`]; the GraphQL layer maps it to a client-facing
+//! error with a stable `extensions.code` in exactly one place
+//! (`graphql::errors`). Internal causes are logged there and never shown.
+
+/// Everything that can go wrong in tradegraph.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The client sent a value that is not allowed. The message says what was
+    /// wrong and what is allowed; clients see it with code `BAD_USER_INPUT`.
+    #[error("{0}")]
+    BadInput(String),
+
+    /// Another process holds the database. Only the command line sees this.
+    #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
+    DatabaseInUse {
+        /// The database directory that is locked.
+        path: String,
+    },
+
+    /// The database was written in a format this build does not read.
+    #[error("unsupported database format version {found} in {path}: this build reads version {expected}")]
+    FormatVersion {
+        /// The database directory.
+        path: String,
+        /// The version stored in the database.
+        found: u32,
+        /// The version this build writes and reads.
+        expected: u32,
+    },
+
+    /// A seed file is malformed or breaks a rule; names the file, the record
+    /// and the field. Only the command line sees this.
+    #[error("seed file {file}: {record}: {field}: {message}")]
+    Seed {
+        /// The seed file, e.g. `provinces.json`.
+        file: String,
+        /// The record, by its code or position.
+        record: String,
+        /// The field at fault.
+        field: String,
+        /// What was wrong and what is allowed.
+        message: String,
+    },
+
+    /// The embedded database failed. Clients see only `INTERNAL`.
+    #[error("storage error: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// A stored value did not decode or an index points nowhere. Clients see
+    /// only `INTERNAL`.
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+
+    /// Reading a file or socket failed. Only the command line sees this.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying failure.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The result type used throughout tradegraph.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A [`Error::BadInput`] from anything that prints.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Error::BadInput(message.into())
+    }
+}

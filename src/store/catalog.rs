@@ -1,0 +1,411 @@
+//! The small catalogs: the national summary, provinces, partners, hubs,
+//! companies and freight routes. Each lives in its own tree under its code.
+//! Catalogs hold tens of records, so their lists are sorted in memory from
+//! one scan and paged with the same keyset positions as the large lists.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::codec::{decode, encode};
+use super::keys::{decimal_key, i32_key, push_text};
+use super::pages::{paginate, Listing};
+use super::Store;
+use crate::domain::{
+    Company, CompanyCode, Direction, FreightRoute, Hub, HubCode, HubKind, NationalSummary, Page,
+    PageRequest, PartnerCode, PartnerKind, Province, ProvinceCode, ProvinceOrderField, Record,
+    RouteCode, TradePartner, TransportMode, REPORT_YEAR,
+};
+use crate::error::Result;
+
+/// Which tree a catalog lives in.
+#[derive(Debug, Clone, Copy)]
+pub enum CatalogTree {
+    /// National summaries by year.
+    National,
+    /// Provinces by code.
+    Provinces,
+    /// Trade partners by code.
+    Partners,
+    /// Hubs by code.
+    Hubs,
+    /// Companies by code.
+    Companies,
+    /// Freight routes by code.
+    Routes,
+}
+
+/// A record kept in a catalog tree under its code.
+pub trait Catalog: Record + Serialize + DeserializeOwned + Clone + PartialEq {
+    /// The code that names a record.
+    type Code: Clone + Eq + Hash;
+    /// The tree the records live in.
+    const TREE: CatalogTree;
+    /// What a record is called in errors.
+    const KIND: &'static str;
+    /// The record's code.
+    fn code(&self) -> Self::Code;
+    /// The key a code is stored under.
+    fn key(code: &Self::Code) -> Vec<u8>;
+}
+
+macro_rules! catalog {
+    ($record:ty, $code:ty, $tree:ident, $kind:literal, |$r:ident| $code_of:expr, |$c:ident| $key:expr) => {
+        impl Catalog for $record {
+            type Code = $code;
+            const TREE: CatalogTree = CatalogTree::$tree;
+            const KIND: &'static str = $kind;
+            fn code(&self) -> $code {
+                let $r = self;
+                $code_of
+            }
+            fn key($c: &$code) -> Vec<u8> {
+                $key
+            }
+        }
+    };
+}
+
+catalog!(
+    NationalSummary,
+    i32,
+    National,
+    "national summary",
+    |r| r.year,
+    |c| i32_key(*c).to_vec()
+);
+catalog!(
+    Province,
+    ProvinceCode,
+    Provinces,
+    "province",
+    |r| r.code.clone(),
+    |c| c.as_str().as_bytes().to_vec()
+);
+catalog!(
+    TradePartner,
+    PartnerCode,
+    Partners,
+    "trade partner",
+    |r| r.code.clone(),
+    |c| c.as_str().as_bytes().to_vec()
+);
+catalog!(Hub, HubCode, Hubs, "hub", |r| r.code.clone(), |c| c
+    .as_str()
+    .as_bytes()
+    .to_vec());
+catalog!(
+    Company,
+    CompanyCode,
+    Companies,
+    "company",
+    |r| r.code.clone(),
+    |c| c.as_str().as_bytes().to_vec()
+);
+catalog!(
+    FreightRoute,
+    RouteCode,
+    Routes,
+    "freight route",
+    |r| r.code.clone(),
+    |c| c.as_str().as_bytes().to_vec()
+);
+
+/// Position tags of the catalog lists (shipment lists use `0x10` and up).
+mod tag {
+    pub const PROVINCES_BY_NAME: u8 = 0x01;
+    pub const PROVINCES_BY_TRADE_ASC: u8 = 0x02;
+    pub const PROVINCES_BY_TRADE_DESC: u8 = 0x03;
+    pub const PARTNERS: u8 = 0x04;
+    pub const HUBS: u8 = 0x05;
+    pub const COMPANIES: u8 = 0x06;
+    pub const ROUTES: u8 = 0x07;
+}
+
+/// A page of freight routes: those that serve a province, reach a partner
+/// or travel a way (all given conditions), by code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RouteQuery {
+    /// Serves this province.
+    pub province: Option<ProvinceCode>,
+    /// Reaches this partner.
+    pub partner: Option<PartnerCode>,
+    /// Travels this way.
+    pub mode: Option<TransportMode>,
+    /// The window.
+    pub request: PageRequest,
+}
+
+/// A page and the number of items in the whole list.
+pub type Counted<T> = (Page<T>, u64);
+
+impl Store {
+    fn catalog_tree(&self, tree: CatalogTree) -> &sled::Tree {
+        match tree {
+            CatalogTree::National => &self.trees.national,
+            CatalogTree::Provinces => &self.trees.provinces,
+            CatalogTree::Partners => &self.trees.partners,
+            CatalogTree::Hubs => &self.trees.hubs,
+            CatalogTree::Companies => &self.trees.companies,
+            CatalogTree::Routes => &self.trees.routes,
+        }
+    }
+
+    /// The records with these codes; unknown codes are left out.
+    pub fn get_many<R: Catalog>(&self, codes: &[R::Code]) -> Result<HashMap<R::Code, R>> {
+        self.count_call();
+        let tree = self.catalog_tree(R::TREE);
+        let mut found = HashMap::with_capacity(codes.len());
+        for code in codes {
+            if let Some(bytes) = tree.get(R::key(code))? {
+                found.insert(code.clone(), decode(&bytes, R::KIND)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The record with this code, if any.
+    pub fn get<R: Catalog>(&self, code: &R::Code) -> Result<Option<R>> {
+        Ok(self.get_many::<R>(std::slice::from_ref(code))?.remove(code))
+    }
+
+    /// Every record of a catalog, in code order.
+    pub fn all<R: Catalog>(&self) -> Result<Vec<R>> {
+        self.count_call();
+        self.scan_all()
+    }
+
+    fn scan_all<R: Catalog>(&self) -> Result<Vec<R>> {
+        self.catalog_tree(R::TREE)
+            .iter()
+            .map(|entry| decode(&entry?.1, R::KIND))
+            .collect()
+    }
+
+    /// Writes a record (new or changed) under its code.
+    pub fn put<R: Catalog>(&self, record: &R) -> Result<()> {
+        self.catalog_tree(R::TREE)
+            .insert(R::key(&record.code()), encode(record)?)?;
+        Ok(())
+    }
+
+    /// The province a client names by `CN-GD`, `GD`, or its English or
+    /// Chinese name (any case).
+    pub fn find_province(&self, spelling: &str) -> Result<Option<Province>> {
+        if let Ok(code) = ProvinceCode::parse(spelling) {
+            if let Some(province) = self.get::<Province>(&code)? {
+                return Ok(Some(province));
+            }
+        }
+        let wanted = spelling.trim().to_lowercase();
+        Ok(self
+            .all::<Province>()?
+            .into_iter()
+            .find(|province| province.name.to_lowercase() == wanted || province.name_zh == wanted))
+    }
+
+    /// Provinces in the order asked for. By total trade, the figures of the
+    /// report year decide and provinces with no figure come last either way.
+    pub fn province_page(
+        &self,
+        field: ProvinceOrderField,
+        direction: Direction,
+        request: &PageRequest,
+    ) -> Result<Counted<Province>> {
+        let provinces = self.all::<Province>()?;
+        let descending = direction == Direction::Descending;
+        let (tag, keyed) = match field {
+            ProvinceOrderField::Name => (
+                tag::PROVINCES_BY_NAME,
+                keyed(provinces, |p| {
+                    let mut key = Vec::new();
+                    push_text(&mut key, &p.name.to_lowercase());
+                    key
+                }),
+            ),
+            ProvinceOrderField::TotalTrade => (
+                if descending {
+                    tag::PROVINCES_BY_TRADE_DESC
+                } else {
+                    tag::PROVINCES_BY_TRADE_ASC
+                },
+                keyed(provinces, |p| {
+                    let amount = p
+                        .year(REPORT_YEAR)
+                        .and_then(|y| y.total_trade.as_ref())
+                        .map(|m| m.amount);
+                    // Put "no figure" at the end of the list in either direction.
+                    let mut key = vec![u8::from(amount.is_some() == descending)];
+                    key.extend(decimal_key(amount));
+                    key
+                }),
+            ),
+        };
+        page_in_memory(tag, direction, keyed, request)
+    }
+
+    /// Trade partners, optionally of one kind, by code.
+    pub fn partner_page(
+        &self,
+        kind: Option<PartnerKind>,
+        request: &PageRequest,
+    ) -> Result<Counted<TradePartner>> {
+        let partners = self.all::<TradePartner>()?;
+        let chosen = partners
+            .into_iter()
+            .filter(|p| kind.is_none_or(|kind| p.kind == kind));
+        page_in_memory(
+            tag::PARTNERS,
+            Direction::Ascending,
+            keyed(chosen, by_code),
+            request,
+        )
+    }
+
+    /// Hubs, optionally of one kind, by code.
+    pub fn hub_page(&self, kind: Option<HubKind>, request: &PageRequest) -> Result<Counted<Hub>> {
+        let hubs = self.all::<Hub>()?;
+        let chosen = hubs
+            .into_iter()
+            .filter(|h| kind.is_none_or(|kind| h.kind == kind));
+        page_in_memory(
+            tag::HUBS,
+            Direction::Ascending,
+            keyed(chosen, by_code),
+            request,
+        )
+    }
+
+    /// Companies by code.
+    pub fn company_page(&self, request: &PageRequest) -> Result<Counted<Company>> {
+        let companies = self.all::<Company>()?;
+        page_in_memory(
+            tag::COMPANIES,
+            Direction::Ascending,
+            keyed(companies, by_code),
+            request,
+        )
+    }
+
+    /// Several pages of freight routes in one call.
+    pub fn route_pages(&self, queries: &[RouteQuery]) -> Result<Vec<Counted<FreightRoute>>> {
+        let routes = self.all::<FreightRoute>()?;
+        queries
+            .iter()
+            .map(|query| {
+                let chosen = routes.iter().filter(|route| {
+                    query
+                        .province
+                        .as_ref()
+                        .is_none_or(|p| route.provinces.contains(p))
+                        && query
+                            .partner
+                            .as_ref()
+                            .is_none_or(|p| route.partners.contains(p))
+                        && query.mode.is_none_or(|mode| route.mode == mode)
+                });
+                page_in_memory(
+                    tag::ROUTES,
+                    Direction::Ascending,
+                    keyed(chosen.cloned(), by_code),
+                    &query.request,
+                )
+            })
+            .collect()
+    }
+
+    /// For each province, the hubs in it, by code.
+    pub fn hubs_in_provinces(
+        &self,
+        provinces: &[ProvinceCode],
+    ) -> Result<HashMap<ProvinceCode, Vec<Hub>>> {
+        let hubs = self.all::<Hub>()?;
+        Ok(group(provinces, &hubs, |hub| hub.province.as_ref()))
+    }
+
+    /// For each partner, the hubs in it, by code.
+    pub fn hubs_in_partners(
+        &self,
+        partners: &[PartnerCode],
+    ) -> Result<HashMap<PartnerCode, Vec<Hub>>> {
+        let hubs = self.all::<Hub>()?;
+        Ok(group(partners, &hubs, |hub| hub.country.as_ref()))
+    }
+
+    /// For each partner, the partners it is a member of, by code.
+    pub fn memberships(
+        &self,
+        partners: &[PartnerCode],
+    ) -> Result<HashMap<PartnerCode, Vec<TradePartner>>> {
+        let all = self.all::<TradePartner>()?;
+        Ok(partners
+            .iter()
+            .map(|code| {
+                let groups = all
+                    .iter()
+                    .filter(|p| p.members.contains(code))
+                    .cloned()
+                    .collect();
+                (code.clone(), groups)
+            })
+            .collect())
+    }
+}
+
+/// Groups records under the code `owner` names for each, for the codes asked.
+fn group<C: Clone + Eq + Hash, R: Clone>(
+    codes: &[C],
+    records: &[R],
+    owner: impl Fn(&R) -> Option<&C>,
+) -> HashMap<C, Vec<R>> {
+    codes
+        .iter()
+        .map(|code| {
+            let owned = records
+                .iter()
+                .filter(|r| owner(r) == Some(code))
+                .cloned()
+                .collect();
+            (code.clone(), owned)
+        })
+        .collect()
+}
+
+/// The sort key of a record listed by code alone ([`keyed`] appends the code).
+fn by_code<R>(_: &R) -> Vec<u8> {
+    Vec::new()
+}
+
+/// Pairs each record with its sort key; the code is appended to break ties.
+fn keyed<R: Catalog>(
+    records: impl IntoIterator<Item = R>,
+    sort_key: impl Fn(&R) -> Vec<u8>,
+) -> BTreeMap<Vec<u8>, R> {
+    records
+        .into_iter()
+        .map(|record| {
+            let mut key = sort_key(&record);
+            key.extend(R::key(&record.code()));
+            (key, record)
+        })
+        .collect()
+}
+
+/// Pages through records sorted in memory.
+fn page_in_memory<R: Clone>(
+    tag: u8,
+    direction: Direction,
+    sorted: BTreeMap<Vec<u8>, R>,
+    request: &PageRequest,
+) -> Result<Counted<R>> {
+    let listing = Listing::new(tag, Vec::new(), direction);
+    let scan = |lower, upper| {
+        sorted
+            .range((lower, upper))
+            .map(|(key, record)| Ok((key.clone(), record.clone())))
+    };
+    let page = paginate(&listing, request, scan)?;
+    Ok((page, sorted.len() as u64))
+}

@@ -1,0 +1,170 @@
+//! Trade flows: one province's trade with one partner in a year. Stored
+//! under province, partner and year, with an index under partner, province
+//! and year, written together in one transaction.
+
+use std::collections::HashMap;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::codec::{decode, encode};
+use super::keys::{i32_key, push_text};
+use super::pages::{paginate, Listing};
+use super::Store;
+use crate::domain::{
+    Direction, Page, PageRequest, PartnerCode, ProvinceCode, TradeFlow, TradeFlowKey,
+};
+use crate::error::{Error, Result};
+
+/// Position tags of the two flow lists.
+const TAG_BY_PROVINCE: u8 = 0x08;
+const TAG_BY_PARTNER: u8 = 0x09;
+
+/// The trees of trade flows.
+pub(super) struct FlowTrees {
+    /// province, partner, year -> flow.
+    flows: sled::Tree,
+    /// partner, province, year -> (empty).
+    by_partner: sled::Tree,
+}
+
+impl FlowTrees {
+    pub(super) fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self {
+            flows: db.open_tree("trade_flows")?,
+            by_partner: db.open_tree("trade_flows_by_partner")?,
+        })
+    }
+}
+
+/// A page of the flows of one province or of one partner, by the other side's
+/// code and then by year.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TradeFlowQuery {
+    /// The flows of a province.
+    OfProvince(ProvinceCode, PageRequest),
+    /// The flows of a partner.
+    OfPartner(PartnerCode, PageRequest),
+}
+
+fn flow_key(first: &str, second: &str, year: i32) -> Vec<u8> {
+    let mut key = Vec::new();
+    push_text(&mut key, first);
+    push_text(&mut key, second);
+    key.extend_from_slice(&i32_key(year));
+    key
+}
+
+fn primary_key(key: &TradeFlowKey) -> Vec<u8> {
+    flow_key(key.province.as_str(), key.partner.as_str(), key.year)
+}
+
+fn partner_key(key: &TradeFlowKey) -> Vec<u8> {
+    flow_key(key.partner.as_str(), key.province.as_str(), key.year)
+}
+
+impl Store {
+    /// The flows with these keys; unknown keys are left out.
+    pub fn trade_flows(&self, keys: &[TradeFlowKey]) -> Result<HashMap<TradeFlowKey, TradeFlow>> {
+        self.count_call();
+        let mut found = HashMap::with_capacity(keys.len());
+        for key in keys {
+            if let Some(bytes) = self.trees.flows.flows.get(primary_key(key))? {
+                found.insert(key.clone(), decode(&bytes, "trade flow")?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The flow with this key, if any.
+    pub fn trade_flow(&self, key: &TradeFlowKey) -> Result<Option<TradeFlow>> {
+        Ok(self.trade_flows(std::slice::from_ref(key))?.remove(key))
+    }
+
+    /// Writes a flow and its index entry in one transaction.
+    pub fn put_trade_flow(&self, flow: &TradeFlow) -> Result<()> {
+        let key = TradeFlowKey {
+            province: flow.province.clone(),
+            partner: flow.partner.clone(),
+            year: flow.year,
+        };
+        let value = encode(flow)?;
+        let trees = &self.trees.flows;
+        (&trees.flows, &trees.by_partner)
+            .transaction(|(flows, by_partner)| {
+                flows.insert(primary_key(&key), value.as_slice())?;
+                by_partner.insert(partner_key(&key), &[])?;
+                Ok::<_, ConflictableTransactionError<Error>>(())
+            })
+            .map_err(|error| match error {
+                TransactionError::Abort(error) => error,
+                TransactionError::Storage(error) => error.into(),
+            })
+    }
+
+    /// Several pages of flows in one call, each with the size of its list.
+    pub fn trade_flow_pages(
+        &self,
+        queries: &[TradeFlowQuery],
+    ) -> Result<Vec<(Page<TradeFlow>, u64)>> {
+        self.count_call();
+        let trees = &self.trees.flows;
+        queries
+            .iter()
+            .map(|query| {
+                let (tree, tag, code, request) = match query {
+                    TradeFlowQuery::OfProvince(code, request) => {
+                        (&trees.flows, TAG_BY_PROVINCE, code.as_str(), request)
+                    }
+                    TradeFlowQuery::OfPartner(code, request) => {
+                        (&trees.by_partner, TAG_BY_PARTNER, code.as_str(), request)
+                    }
+                };
+                let mut prefix = Vec::new();
+                push_text(&mut prefix, code);
+                let listing = Listing::new(tag, prefix.clone(), Direction::Ascending);
+                let by_partner = matches!(query, TradeFlowQuery::OfPartner(..));
+                let scan = |lower, upper| {
+                    tree.range::<Vec<u8>, _>((lower, upper)).map(move |entry| {
+                        let (key, value) = entry?;
+                        let flow = if by_partner {
+                            self.flow_for_index_key(&key)?
+                        } else {
+                            decode(&value, "trade flow")?
+                        };
+                        Ok((key.to_vec(), flow))
+                    })
+                };
+                let page = paginate(&listing, request, scan)?;
+                // A province trades with tens of partners over a few years, so
+                // counting its flows by scanning is cheap.
+                let total = tree.scan_prefix(&prefix).count() as u64;
+                Ok((page, total))
+            })
+            .collect()
+    }
+
+    /// Reads the flow an entry of the by-partner index names.
+    fn flow_for_index_key(&self, index_key: &[u8]) -> Result<TradeFlow> {
+        let mut parts = index_key.splitn(3, |&b| b == 0);
+        let (Some(partner), Some(province), Some(year)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::Corrupt("malformed trade flow index key".into()));
+        };
+        let partner = std::str::from_utf8(partner)
+            .map_err(|_| Error::Corrupt("trade flow index key is not text".into()))?;
+        let province = std::str::from_utf8(province)
+            .map_err(|_| Error::Corrupt("trade flow index key is not text".into()))?;
+        let mut key = Vec::new();
+        push_text(&mut key, province);
+        push_text(&mut key, partner);
+        key.extend_from_slice(year);
+        let bytes = self.trees.flows.flows.get(&key)?.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "trade flow index entry {partner}/{province} points nowhere"
+            ))
+        })?;
+        decode(&bytes, "trade flow")
+    }
+}

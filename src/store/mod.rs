@@ -1,0 +1,178 @@
+//! The embedded database: the only module that knows sled and bincode.
+//!
+//! One tree per kind of record, an index tree for every relationship and
+//! filter a list offers, and counters kept in the same transaction as the
+//! records they count. Every read method returns domain values and counts
+//! as one store call (see [`Store::calls`]), which is how tests prove that
+//! a nested query costs one call per kind of entity per level.
+
+mod catalog;
+mod codec;
+mod flows;
+mod keys;
+mod pages;
+mod shipments;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use catalog::{Catalog, CatalogTree, Counted, RouteQuery};
+pub use flows::TradeFlowQuery;
+pub use shipments::{ShipmentQuery, ShipmentWrite};
+
+use crate::error::{Error, Result};
+
+/// The version of the on-disk layout this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The key of the stored format version in the `meta` tree.
+const FORMAT_VERSION_KEY: &[u8] = b"format_version";
+
+/// A handle to the open database. Cheap to clone; all clones share it.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Arc<Trees>,
+    calls: Arc<AtomicU64>,
+}
+
+/// The trees of the database, opened once.
+struct Trees {
+    meta: sled::Tree,
+    national: sled::Tree,
+    provinces: sled::Tree,
+    partners: sled::Tree,
+    hubs: sled::Tree,
+    companies: sled::Tree,
+    routes: sled::Tree,
+    flows: flows::FlowTrees,
+    shipments: shipments::ShipmentTrees,
+}
+
+impl From<sled::Error> for Error {
+    fn from(error: sled::Error) -> Self {
+        Error::Storage(Box::new(error))
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database in `path`, with a page cache of
+    /// `cache_bytes`. Fails with [`Error::DatabaseInUse`] when another
+    /// process holds it and [`Error::FormatVersion`] when it was written in
+    /// another format.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        let display = path.display().to_string();
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|error| match error {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    Error::DatabaseInUse {
+                        path: display.clone(),
+                    }
+                }
+                other => other.into(),
+            })?;
+        let open = |name: &str| db.open_tree(name);
+        let trees = Trees {
+            meta: open("meta")?,
+            national: open("national")?,
+            provinces: open("provinces")?,
+            partners: open("partners")?,
+            hubs: open("hubs")?,
+            companies: open("companies")?,
+            routes: open("routes")?,
+            flows: flows::FlowTrees::open(&db)?,
+            shipments: shipments::ShipmentTrees::open(&db)?,
+        };
+        check_format_version(&trees.meta, &display)?;
+        Ok(Self {
+            db,
+            trees: Arc::new(trees),
+            calls: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// How many read calls this store has answered since it was opened.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counts one read call.
+    fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the database holds no records yet.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.trees.provinces.is_empty() && self.trees.national.is_empty())
+    }
+
+    /// Writes everything to disk. Blocking: call it from a blocking task.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Stores the format version in a new database, or checks it in an old one.
+fn check_format_version(meta: &sled::Tree, path: &str) -> Result<()> {
+    match meta.get(FORMAT_VERSION_KEY)? {
+        None => {
+            meta.insert(FORMAT_VERSION_KEY, &FORMAT_VERSION.to_be_bytes())?;
+            Ok(())
+        }
+        Some(bytes) => {
+            let found = <[u8; 4]>::try_from(bytes.as_ref())
+                .map(u32::from_be_bytes)
+                .map_err(|_| Error::Corrupt(format!("format version in {path} is not 4 bytes")))?;
+            if found == FORMAT_VERSION {
+                Ok(())
+            } else {
+                Err(Error::FormatVersion {
+                    path: path.to_owned(),
+                    found,
+                    expected: FORMAT_VERSION,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_another_format_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        store
+            .trees
+            .meta
+            .insert(FORMAT_VERSION_KEY, &7u32.to_be_bytes())
+            .unwrap();
+        drop(store);
+        let error = Store::open(dir.path(), 1 << 20).err().unwrap();
+        assert!(matches!(
+            error,
+            Error::FormatVersion {
+                found: 7,
+                expected: FORMAT_VERSION,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_database_held_by_another_handle_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path(), 1 << 20).unwrap();
+        // sled takes an flock on its own file descriptor, so a second open
+        // is refused even from the same process.
+        let error = Store::open(dir.path(), 1 << 20).err().unwrap();
+        assert!(matches!(error, Error::DatabaseInUse { .. }), "{error}");
+    }
+}

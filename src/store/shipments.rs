@@ -1,0 +1,538 @@
+//! Shipments: the one list that grows to millions. Each shipment is stored
+//! under its id, and each filter a list offers has an index tree whose keys
+//! are `value, 0, order, sort key, id`, written in the same transaction as
+//! the record, together with per-value counters. A page with one filter and
+//! one order is a range scan of one index from the cursor's key.
+
+use std::collections::HashMap;
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+use chrono::{Datelike, NaiveDate};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+
+use super::codec::{decode, encode};
+use super::keys::{date_key, decimal_key, i32_key, id_from_suffix, id_key, prefix_end, TEXT_END};
+use super::pages::{paginate, Listing};
+use super::Store;
+use crate::domain::{
+    Page, PageRequest, Position, Shipment, ShipmentFilter, ShipmentId, ShipmentOrder,
+    ShipmentOrderField,
+};
+use crate::error::{Error, Result};
+
+/// A page of shipments: those that meet a filter, in an order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShipmentQuery {
+    /// The conditions.
+    pub filter: ShipmentFilter,
+    /// The order.
+    pub order: ShipmentOrder,
+    /// The window.
+    pub request: PageRequest,
+}
+
+/// An index of shipments: one per filter a list offers, plus `All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Facet {
+    All,
+    Origin,
+    Partner,
+    Route,
+    Shipper,
+    Hub,
+    Mode,
+    Synthetic,
+}
+
+const FACETS: [Facet; 8] = [
+    Facet::All,
+    Facet::Origin,
+    Facet::Partner,
+    Facet::Route,
+    Facet::Shipper,
+    Facet::Hub,
+    Facet::Mode,
+    Facet::Synthetic,
+];
+
+/// The order byte of index keys sorted by departure date.
+const BY_DEPARTURE: u8 = b'd';
+/// The order byte of index keys sorted by quantity.
+const BY_QUANTITY: u8 = b'q';
+
+/// The key of the next shipment id in the `meta` tree.
+const NEXT_ID_KEY: &[u8] = b"next_shipment_id";
+
+impl Facet {
+    fn index(self) -> usize {
+        FACETS
+            .iter()
+            .position(|facet| *facet == self)
+            .unwrap_or_default()
+    }
+
+    fn tree_name(self) -> &'static str {
+        match self {
+            Facet::All => "shipments_by_order",
+            Facet::Origin => "shipments_by_origin",
+            Facet::Partner => "shipments_by_partner",
+            Facet::Route => "shipments_by_route",
+            Facet::Shipper => "shipments_by_shipper",
+            Facet::Hub => "shipments_by_hub",
+            Facet::Mode => "shipments_by_mode",
+            Facet::Synthetic => "shipments_by_synthetic",
+        }
+    }
+
+    /// The first byte of positions in this index's lists.
+    fn tag(self) -> u8 {
+        0x10 + self.index() as u8
+    }
+
+    /// The values a shipment is indexed under (none when the field is null).
+    fn values(self, shipment: &Shipment) -> Vec<Vec<u8>> {
+        let code = |code: Option<&str>| code.map(|c| c.as_bytes().to_vec()).into_iter().collect();
+        match self {
+            Facet::All => vec![Vec::new()],
+            Facet::Origin => code(shipment.origin_province.as_ref().map(|c| c.as_str())),
+            Facet::Partner => code(shipment.destination_partner.as_ref().map(|c| c.as_str())),
+            Facet::Route => code(shipment.route.as_ref().map(|c| c.as_str())),
+            Facet::Shipper => code(shipment.shipper.as_ref().map(|c| c.as_str())),
+            Facet::Hub => shipment
+                .hubs()
+                .iter()
+                .map(|c| c.as_str().as_bytes().to_vec())
+                .collect(),
+            Facet::Mode => code(shipment.mode.map(mode_name)),
+            Facet::Synthetic => vec![synthetic_value(shipment.is_synthetic())],
+        }
+    }
+
+    /// The value a filter asks this index for, if it asks for one.
+    fn wanted(self, filter: &ShipmentFilter) -> Option<Vec<u8>> {
+        let code = |code: Option<&str>| code.map(|c| c.as_bytes().to_vec());
+        match self {
+            Facet::All => None,
+            Facet::Origin => code(filter.origin_province.as_ref().map(|c| c.as_str())),
+            Facet::Partner => code(filter.destination_partner.as_ref().map(|c| c.as_str())),
+            Facet::Route => code(filter.route.as_ref().map(|c| c.as_str())),
+            Facet::Shipper => code(filter.shipper.as_ref().map(|c| c.as_str())),
+            Facet::Hub => code(filter.hub.as_ref().map(|c| c.as_str())),
+            Facet::Mode => code(filter.mode.map(mode_name)),
+            Facet::Synthetic => filter.synthetic.map(synthetic_value),
+        }
+    }
+}
+
+fn mode_name(mode: crate::domain::TransportMode) -> &'static str {
+    use crate::domain::TransportMode::*;
+    match mode {
+        Sea => "SEA",
+        Rail => "RAIL",
+        Road => "ROAD",
+        Air => "AIR",
+    }
+}
+
+fn synthetic_value(synthetic: bool) -> Vec<u8> {
+    if synthetic {
+        b"true".to_vec()
+    } else {
+        b"false".to_vec()
+    }
+}
+
+/// The start of every key of one value of an index in one order.
+fn scope(value: &[u8], order: u8) -> Vec<u8> {
+    let mut key = Vec::with_capacity(value.len() + 2);
+    key.extend_from_slice(value);
+    key.push(TEXT_END);
+    key.push(order);
+    key
+}
+
+/// A shipment's key in one value of an index in one order.
+fn index_key(value: &[u8], order: u8, shipment: &Shipment) -> Vec<u8> {
+    let mut key = scope(value, order);
+    match order {
+        BY_QUANTITY => key.extend(decimal_key(shipment.quantity.as_ref().map(|q| q.value))),
+        _ => key.extend(date_key(shipment.departed_on)),
+    }
+    key.extend_from_slice(&id_key(shipment.id));
+    key
+}
+
+/// The counter key of one value of an index.
+fn counter_key(facet: Facet, value: &[u8]) -> Vec<u8> {
+    let mut key = vec![facet.tag()];
+    key.extend_from_slice(value);
+    key
+}
+
+/// The trees of shipments.
+pub(super) struct ShipmentTrees {
+    /// id -> shipment.
+    records: sled::Tree,
+    /// reference -> id.
+    by_reference: sled::Tree,
+    /// index tag and value -> number of shipments.
+    counts: sled::Tree,
+    /// One tree per facet, in the order of `FACETS`.
+    indexes: Vec<sled::Tree>,
+}
+
+/// Where each tree sits in the slice a transaction runs over.
+const RECORDS: usize = 0;
+const BY_REFERENCE: usize = 1;
+const COUNTS: usize = 2;
+const META: usize = 3;
+const FIRST_INDEX: usize = 4;
+
+impl ShipmentTrees {
+    pub(super) fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self {
+            records: db.open_tree("shipments")?,
+            by_reference: db.open_tree("shipments_by_reference")?,
+            counts: db.open_tree("shipment_counts")?,
+            indexes: FACETS
+                .iter()
+                .map(|facet| db.open_tree(facet.tree_name()))
+                .collect::<sled::Result<_>>()?,
+        })
+    }
+
+    fn index(&self, facet: Facet) -> &sled::Tree {
+        &self.indexes[facet.index()]
+    }
+}
+
+/// A shipment to write: a new one (its id is assigned) or a replacement.
+pub enum ShipmentWrite {
+    /// A shipment not yet stored; its `id` is ignored and assigned.
+    Insert(Shipment),
+    /// A new state of a stored shipment with the same id.
+    Replace(Shipment),
+}
+
+impl Store {
+    /// The shipments with these ids; unknown ids are left out.
+    pub fn shipments(&self, ids: &[ShipmentId]) -> Result<HashMap<ShipmentId, Shipment>> {
+        self.count_call();
+        let mut found = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(shipment) = self.read_shipment(*id)? {
+                found.insert(*id, shipment);
+            }
+        }
+        Ok(found)
+    }
+
+    fn read_shipment(&self, id: ShipmentId) -> Result<Option<Shipment>> {
+        self.trees
+            .shipments
+            .records
+            .get(id_key(id))?
+            .map(|bytes| decode(&bytes, "shipment"))
+            .transpose()
+    }
+
+    /// The shipment with this reference, if any.
+    pub fn shipment_by_reference(&self, reference: &str) -> Result<Option<Shipment>> {
+        self.count_call();
+        match self
+            .trees
+            .shipments
+            .by_reference
+            .get(reference.as_bytes())?
+        {
+            Some(id) => self.read_shipment(id_from_suffix(&id)?),
+            None => Ok(None),
+        }
+    }
+
+    /// How many shipments were generated for load tests.
+    pub fn synthetic_count(&self) -> Result<u64> {
+        self.counter(Facet::Synthetic, &synthetic_value(true))
+    }
+
+    fn counter(&self, facet: Facet, value: &[u8]) -> Result<u64> {
+        let bytes = self.trees.shipments.counts.get(counter_key(facet, value))?;
+        decode_counter(bytes.as_deref())
+    }
+
+    /// Writes shipments and all their index entries and counters in one
+    /// transaction: either all of them are stored or none. Returns the
+    /// shipments as stored, with their ids.
+    pub fn write_shipments(&self, writes: Vec<ShipmentWrite>) -> Result<Vec<Shipment>> {
+        let trees = &self.trees.shipments;
+        let mut all: Vec<&sled::Tree> = vec![
+            &trees.records,
+            &trees.by_reference,
+            &trees.counts,
+            &self.trees.meta,
+        ];
+        all.extend(trees.indexes.iter());
+        all.as_slice()
+            .transaction(|tx| write_in(tx, &writes))
+            .map_err(|error| match error {
+                TransactionError::Abort(error) => error,
+                TransactionError::Storage(error) => error.into(),
+            })
+    }
+
+    /// Several pages of shipments in one call.
+    pub fn shipment_pages(&self, queries: &[ShipmentQuery]) -> Result<Vec<Page<Shipment>>> {
+        self.count_call();
+        queries
+            .iter()
+            .map(|query| self.shipment_page(query))
+            .collect()
+    }
+
+    fn shipment_page(&self, query: &ShipmentQuery) -> Result<Page<Shipment>> {
+        query.filter.validate()?;
+        let (facet, value) = self.choose_index(
+            &query.filter,
+            [query.request.after(), query.request.before()],
+        )?;
+        let order = match query.order.field {
+            ShipmentOrderField::DepartedOn => BY_DEPARTURE,
+            ShipmentOrderField::Quantity => BY_QUANTITY,
+        };
+        let mut listing = Listing::new(facet.tag(), scope(&value, order), query.order.direction);
+        if order == BY_DEPARTURE {
+            (listing.lower, listing.upper) = date_bounds(&listing.prefix, &query.filter);
+        }
+        let tree = self.trees.shipments.index(facet);
+        let scan = |lower, upper| {
+            tree.range::<Vec<u8>, _>((lower, upper))
+                .filter_map(|entry| {
+                    let loaded = entry.map_err(Error::from).and_then(|(key, _)| {
+                        let id = id_from_suffix(&key)?;
+                        let shipment = self.read_shipment(id)?.ok_or_else(|| {
+                            Error::Corrupt(format!(
+                                "{} entry points to missing shipment {id}",
+                                facet.tree_name()
+                            ))
+                        })?;
+                        Ok((key.to_vec(), shipment))
+                    });
+                    match loaded {
+                        Ok((_, ref shipment)) if !query.filter.matches(shipment) => None,
+                        other => Some(other),
+                    }
+                })
+        };
+        paginate(&listing, &query.request, scan)
+    }
+
+    /// How many shipments meet each filter, in one call. One condition (with
+    /// or without a date range) is read from a counter or counted from index
+    /// keys alone; more conditions scan the narrowest index and check each.
+    pub fn shipment_counts(&self, filters: &[ShipmentFilter]) -> Result<Vec<u64>> {
+        self.count_call();
+        filters
+            .iter()
+            .map(|filter| self.shipment_count(filter))
+            .collect()
+    }
+
+    fn shipment_count(&self, filter: &ShipmentFilter) -> Result<u64> {
+        filter.validate()?;
+        let conditions = FACETS
+            .iter()
+            .filter(|facet| facet.wanted(filter).is_some())
+            .count();
+        let dated = filter.departed_from.is_some() || filter.departed_to.is_some();
+        let (facet, value) = self.choose_index(filter, [None, None])?;
+        if conditions <= 1 && !dated {
+            return self.counter(facet, &value);
+        }
+        let prefix = scope(&value, BY_DEPARTURE);
+        let (lower, upper) = date_bounds(&prefix, filter);
+        let entries = self
+            .trees
+            .shipments
+            .index(facet)
+            .range::<Vec<u8>, _>((lower, upper));
+        if conditions <= 1 {
+            return Ok(entries.count() as u64);
+        }
+        let mut count = 0;
+        for entry in entries {
+            let id = id_from_suffix(&entry?.0)?;
+            if self
+                .read_shipment(id)?
+                .is_some_and(|shipment| filter.matches(&shipment))
+            {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// The index a filtered list scans, and the value within it: the index
+    /// a cursor was made for, if the filter still asks for it, else the
+    /// narrowest one by its counters.
+    fn choose_index(
+        &self,
+        filter: &ShipmentFilter,
+        cursors: [Option<&Position>; 2],
+    ) -> Result<(Facet, Vec<u8>)> {
+        let candidates: Vec<(Facet, Vec<u8>)> = FACETS
+            .iter()
+            .filter_map(|facet| facet.wanted(filter).map(|value| (*facet, value)))
+            .collect();
+        if candidates.is_empty() {
+            return Ok((Facet::All, Vec::new()));
+        }
+        let pinned = candidates.iter().find(|(facet, _)| {
+            cursors
+                .iter()
+                .flatten()
+                .any(|position| Listing::owns(position, facet.tag()))
+        });
+        if let Some(chosen) = pinned {
+            return Ok(chosen.clone());
+        }
+        let mut narrowest = None;
+        for (facet, value) in candidates {
+            let size = self.counter(facet, &value)?;
+            if narrowest
+                .as_ref()
+                .is_none_or(|(smallest, _, _)| size < *smallest)
+            {
+                narrowest = Some((size, facet, value));
+            }
+        }
+        Ok(narrowest
+            .map(|(_, facet, value)| (facet, value))
+            .unwrap_or((Facet::All, Vec::new())))
+    }
+}
+
+/// The key bounds of a departure-ordered scope that a date range allows.
+/// Any date condition leaves out shipments with no date.
+fn date_bounds(prefix: &[u8], filter: &ShipmentFilter) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    if filter.departed_from.is_none() && filter.departed_to.is_none() {
+        return (Unbounded, Unbounded);
+    }
+    let dated = |day: Option<NaiveDate>| {
+        let mut key = prefix.to_vec();
+        key.push(1);
+        if let Some(day) = day {
+            key.extend_from_slice(&i32_key(day.num_days_from_ce()));
+        }
+        key
+    };
+    let lower = Included(dated(filter.departed_from));
+    let upper = match filter.departed_to {
+        Some(to) => match to.succ_opt() {
+            Some(next) => Excluded(dated(Some(next))),
+            None => prefix_end(prefix),
+        },
+        None => prefix_end(prefix),
+    };
+    (lower, upper)
+}
+
+fn decode_counter(bytes: Option<&[u8]>) -> Result<u64> {
+    match bytes {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(bytes)
+            .map(u64::from_be_bytes)
+            .map_err(|_| Error::Corrupt("shipment counter is not 8 bytes".into())),
+    }
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+fn abort(error: Error) -> ConflictableTransactionError<Error> {
+    ConflictableTransactionError::Abort(error)
+}
+
+/// The body of the write transaction. sled may run it more than once, so it
+/// only reads and writes through `tx`.
+fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<Shipment>> {
+    let mut next_id = decode_counter(tx[META].get(NEXT_ID_KEY)?.as_deref())
+        .map_err(abort)?
+        .max(1);
+    let mut deltas: HashMap<Vec<u8>, i64> = HashMap::new();
+    let mut stored = Vec::with_capacity(writes.len());
+    for write in writes {
+        let (shipment, old) = match write {
+            ShipmentWrite::Insert(shipment) => {
+                let shipment = Shipment {
+                    id: ShipmentId(next_id),
+                    ..shipment.clone()
+                };
+                next_id += 1;
+                if tx[BY_REFERENCE]
+                    .get(shipment.reference.as_bytes())?
+                    .is_some()
+                {
+                    return Err(abort(Error::bad_input(format!(
+                        "a shipment with reference {:?} already exists",
+                        shipment.reference
+                    ))));
+                }
+                (shipment, None)
+            }
+            ShipmentWrite::Replace(shipment) => {
+                let old = tx[RECORDS].get(id_key(shipment.id))?.ok_or_else(|| {
+                    abort(Error::Corrupt(format!(
+                        "shipment {} to replace is missing",
+                        shipment.id
+                    )))
+                })?;
+                (
+                    shipment.clone(),
+                    Some(decode::<Shipment>(&old, "shipment").map_err(abort)?),
+                )
+            }
+        };
+        if let Some(old) = &old {
+            tx[BY_REFERENCE].remove(old.reference.as_bytes())?;
+            for_each_entry(old, |facet, value, keys| {
+                for key in keys {
+                    tx[FIRST_INDEX + facet.index()].remove(key)?;
+                }
+                *deltas.entry(counter_key(facet, value)).or_default() -= 1;
+                Ok(())
+            })?;
+        }
+        tx[RECORDS].insert(&id_key(shipment.id), encode(&shipment).map_err(abort)?)?;
+        tx[BY_REFERENCE].insert(shipment.reference.as_bytes(), &id_key(shipment.id))?;
+        for_each_entry(&shipment, |facet, value, keys| {
+            for key in keys {
+                tx[FIRST_INDEX + facet.index()].insert(key, &[])?;
+            }
+            *deltas.entry(counter_key(facet, value)).or_default() += 1;
+            Ok(())
+        })?;
+        stored.push(shipment);
+    }
+    for (key, delta) in deltas {
+        let count = decode_counter(tx[COUNTS].get(&key)?.as_deref()).map_err(abort)?;
+        let count = count.saturating_add_signed(delta);
+        tx[COUNTS].insert(key, &count.to_be_bytes())?;
+    }
+    tx[META].insert(NEXT_ID_KEY, &next_id.to_be_bytes())?;
+    Ok(stored)
+}
+
+/// Calls `each(facet, value, keys)` for every value a shipment is indexed
+/// under, with its keys in both orders.
+fn for_each_entry(
+    shipment: &Shipment,
+    mut each: impl FnMut(Facet, &[u8], [Vec<u8>; 2]) -> TxResult<()>,
+) -> TxResult<()> {
+    for facet in FACETS {
+        for value in facet.values(shipment) {
+            let keys = [BY_DEPARTURE, BY_QUANTITY].map(|order| index_key(&value, order, shipment));
+            each(facet, &value, keys)?;
+        }
+    }
+    Ok(())
+}
