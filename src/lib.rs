@@ -8,4 +8,5 @@
 
 pub mod domain;
 pub mod error;
+pub mod seed;
 pub mod store;
