@@ -1,12 +1,23 @@
 //! tradegraph: a GraphQL server for the graph of China's foreign trade.
 //!
+//! Seed files (figures quoted from a news report) are checked and written
+//! into an embedded sled database, which a GraphQL API serves over HTTP.
+//!
 //! # Layout
-//! - `error`: the one error type.
+//! - `error`: the one error type, `Error`, and `Result`.
 //! - `domain`: records, figures, codes and list requests; no I/O.
-//! - `store`: the sled database: trees, indexes, pagination.
+//! - `store`: the sled database: trees, indexes, counters, pagination.
 //! - `seed`: the seed files and synthetic data, written into the store.
+//! - `graphql`: the schema: object types, loaders, connections, error codes.
+//! - `http`: the actix-web routes.
+//! - `config`: command-line and environment configuration.
+//! - `app`: start-up wiring used by the binaries and the tests.
 
+pub mod app;
+pub mod config;
 pub mod domain;
 pub mod error;
+pub mod graphql;
+pub mod http;
 pub mod seed;
 pub mod store;

@@ -1,1 +1,35 @@
-fn main() {}
+//! The `tradegraph` server: parses the command line, starts logging and
+//! calls into the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tradegraph::app::Application;
+use tradegraph::config::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let outcome = match cli.command {
+        Some(Command::Schema) => {
+            print!("{}", tradegraph::graphql::sdl());
+            Ok(())
+        }
+        None => actix_web::rt::System::new().block_on(async {
+            let application = Application::build(&cli.serve)?;
+            application.run_until_stopped().await
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,36 @@
-fn main() {}
+//! The `seed` command: fills or refreshes a database no server holds, then
+//! exits.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tradegraph::app::prepare_database;
+use tradegraph::config::SeedCli;
+
+fn main() -> ExitCode {
+    let cli = SeedCli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match prepare_database(&cli.database, true) {
+        Ok((_, Some(report))) => {
+            println!(
+                "seeded {}: {} added, {} updated, {} unchanged, {} kept (changed through the API)",
+                cli.database.data_dir.display(),
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.kept
+            );
+            ExitCode::SUCCESS
+        }
+        Ok((_, None)) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -105,6 +105,17 @@ pub struct Page<T> {
     pub has_previous_page: bool,
 }
 
+impl<T> Default for Page<T> {
+    /// An empty page of an empty list.
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        }
+    }
+}
+
 impl<T> Page<T> {
     /// The same page with each item transformed.
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {

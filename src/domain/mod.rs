@@ -7,6 +7,7 @@ mod codes;
 mod entities;
 mod figures;
 mod listing;
+mod search;
 
 pub use codes::{
     CompanyCode, HubCode, PartnerCode, ProvinceCode, RouteCode, ShipmentId, TradeFlowKey,
@@ -21,3 +22,4 @@ pub use listing::{
     Direction, Limit, Page, PageRequest, Position, ProvinceOrderField, ShipmentFilter,
     ShipmentOrder, ShipmentOrderField, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
+pub use search::{rank, MatchRank};

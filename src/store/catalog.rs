@@ -14,9 +14,9 @@ use super::keys::{decimal_key, i32_key, push_text};
 use super::pages::{paginate, Listing};
 use super::Store;
 use crate::domain::{
-    Company, CompanyCode, Direction, FreightRoute, Hub, HubCode, HubKind, NationalSummary, Page,
-    PageRequest, PartnerCode, PartnerKind, Province, ProvinceCode, ProvinceOrderField, Record,
-    RouteCode, TradePartner, TransportMode, REPORT_YEAR,
+    rank, Company, CompanyCode, Direction, FreightRoute, Hub, HubCode, HubKind, MatchRank,
+    NationalSummary, Page, PageRequest, PartnerCode, PartnerKind, Province, ProvinceCode,
+    ProvinceOrderField, Record, RouteCode, TradePartner, TransportMode, REPORT_YEAR,
 };
 use crate::error::Result;
 
@@ -408,4 +408,66 @@ fn page_in_memory<R: Clone>(
     };
     let page = paginate(&listing, request, scan)?;
     Ok((page, sorted.len() as u64))
+}
+
+/// A record a search found.
+#[derive(Debug, Clone)]
+pub enum SearchHit {
+    /// A province.
+    Province(Province),
+    /// A trade partner.
+    TradePartner(TradePartner),
+    /// A hub.
+    Hub(Hub),
+    /// A company.
+    Company(Company),
+    /// A freight route.
+    FreightRoute(FreightRoute),
+}
+
+impl Store {
+    /// The catalog records whose codes or names match `text`, best first
+    /// (see [`crate::domain::rank`]), at most `limit`.
+    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        self.count_call();
+        let mut hits: Vec<(MatchRank, String, SearchHit)> = Vec::new();
+        let mut consider = |code: &str, names: &[&str], hit: SearchHit| {
+            if let Some(rank) = rank(text, code, names) {
+                hits.push((rank, names[0].to_lowercase(), hit));
+            }
+        };
+        for p in self.scan_all::<Province>()? {
+            consider(
+                p.code.as_str(),
+                &[&p.name, &p.name_zh],
+                SearchHit::Province(p.clone()),
+            );
+        }
+        for p in self.scan_all::<TradePartner>()? {
+            consider(
+                p.code.as_str(),
+                &[&p.name],
+                SearchHit::TradePartner(p.clone()),
+            );
+        }
+        for h in self.scan_all::<Hub>()? {
+            consider(h.code.as_str(), &[&h.name], SearchHit::Hub(h.clone()));
+        }
+        for c in self.scan_all::<Company>()? {
+            consider(c.code.as_str(), &[&c.name], SearchHit::Company(c.clone()));
+        }
+        for r in self.scan_all::<FreightRoute>()? {
+            consider(
+                r.code.as_str(),
+                &[&r.name],
+                SearchHit::FreightRoute(r.clone()),
+            );
+        }
+        hits.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(hits
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, hit)| hit)
+            .collect())
+    }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use catalog::{Catalog, CatalogTree, Counted, RouteQuery};
+pub use catalog::{Catalog, CatalogTree, Counted, RouteQuery, SearchHit};
 pub use flows::TradeFlowQuery;
 pub use shipments::{ShipmentQuery, ShipmentWrite};
 

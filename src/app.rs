@@ -1,0 +1,92 @@
+//! Start-up wiring: opens the store, seeds it, builds the schema and binds
+//! the HTTP server. Both binaries and the tests start here.
+
+use std::net::TcpListener;
+
+use crate::config::{DatabaseArgs, ServeArgs};
+use crate::error::{Error, Result};
+use crate::seed::{self, SeedReport};
+use crate::store::Store;
+
+/// Opens the database and seeds it: always when `refresh` is set (the
+/// `seed` command), else only when it is empty (the server). Then adds the
+/// synthetic shipments asked for.
+pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Option<SeedReport>)> {
+    let store = Store::open(&args.data_dir, args.cache_mb.saturating_mul(1 << 20))?;
+    let report = if refresh || store.is_empty()? {
+        let data = seed::load(args.seed_dir.as_deref())?;
+        Some(seed::apply(&store, &data)?)
+    } else {
+        None
+    };
+    if args.synthetic_shipments > 0 {
+        let added = seed::add_synthetic_shipments(&store, args.synthetic_shipments)?;
+        tracing::info!(
+            added,
+            total = args.synthetic_shipments,
+            "synthetic shipments ready"
+        );
+    }
+    store.flush()?;
+    Ok((store, report))
+}
+
+/// A bound, seeded server, ready to run.
+pub struct Application {
+    port: u16,
+    store: Store,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Prepares the database and binds the listener (port 0 picks a free one).
+    pub fn build(args: &ServeArgs) -> Result<Self> {
+        let (store, report) = prepare_database(&args.database, false)?;
+        if let Some(report) = report {
+            tracing::info!(added = report.added, "seeded an empty database");
+        }
+        let listener = TcpListener::bind(args.bind).map_err(|source| Error::Io {
+            context: format!("cannot listen on {}", args.bind),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| Error::Io {
+                context: "cannot read the bound address".into(),
+                source,
+            })?
+            .port();
+        let server = crate::http::server(listener, store.clone())?;
+        tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
+        Ok(Self {
+            port,
+            store,
+            server,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The store the server reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, lets requests in flight finish, then
+    /// flushes the database before it closes.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        self.server.await.map_err(|source| Error::Io {
+            context: "server failed".into(),
+            source,
+        })?;
+        let store = self.store;
+        actix_web::rt::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|error| Error::Corrupt(format!("flush task failed: {error}")))??;
+        tracing::info!("database flushed and closed");
+        Ok(())
+    }
+}

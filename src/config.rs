@@ -1,0 +1,73 @@
+//! Command-line and environment configuration, parsed by clap. Every flag
+//! has an environment variable of the same name in upper case with a
+//! `TRADEGRAPH_` prefix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The `tradegraph` command: serves the API unless a subcommand says otherwise.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tradegraph",
+    version,
+    about = "A GraphQL server for the graph of China's foreign trade"
+)]
+pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// How to serve.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands beside serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the GraphQL schema (SDL) that `schema.graphql` holds.
+    Schema,
+}
+
+/// How to serve.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "TRADEGRAPH_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// The database and its seeding.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where the database lives and what seeds it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// The directory of the embedded database (created when missing).
+    #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// A directory of seed files to use instead of those compiled in.
+    #[arg(long, env = "TRADEGRAPH_SEED_DIR")]
+    pub seed_dir: Option<PathBuf>,
+    /// Make sure this many synthetic shipments exist (for load tests; they
+    /// are marked synthetic).
+    #[arg(long, env = "TRADEGRAPH_SYNTHETIC_SHIPMENTS", default_value_t = 0)]
+    pub synthetic_shipments: u64,
+    /// The database page cache, in MiB (sled may use several times this).
+    #[arg(long, env = "TRADEGRAPH_CACHE_MB", default_value_t = 128)]
+    pub cache_mb: u64,
+}
+
+/// The `seed` command: fills or refreshes a database, then exits.
+#[derive(Debug, Parser)]
+#[command(
+    name = "seed",
+    version,
+    about = "Fill or refresh a tradegraph database from the seed files"
+)]
+pub struct SeedCli {
+    /// The database and its seeding.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

@@ -1,0 +1,57 @@
+//! The HTTP face: the only module that knows actix-web. `POST /graphql`
+//! and `GET /graphql` run GraphQL, `GET /` serves GraphiQL and
+//! `GET /health` answers while the process is up.
+
+use std::net::TcpListener;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+
+use crate::error::{Error, Result};
+use crate::graphql::{build_schema, TradeSchema};
+use crate::store::Store;
+
+/// Binds the routes to a listener. The server stops on Ctrl-C or SIGTERM
+/// after the requests in flight finish.
+pub fn server(listener: TcpListener, store: Store) -> Result<actix_web::dev::Server> {
+    let schema = web::Data::new(build_schema(store));
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+            .app_data(schema.clone())
+            .route("/graphql", web::post().to(graphql))
+            .route("/graphql", web::get().to(graphql))
+            .route("/", web::get().to(graphiql))
+            .route("/health", web::get().to(health))
+    })
+    .listen(listener)
+    .map_err(|source| Error::Io {
+        context: "cannot serve on the listener".into(),
+        source,
+    })?
+    .run();
+    Ok(server)
+}
+
+/// Runs one GraphQL request.
+async fn graphql(schema: web::Data<TradeSchema>, request: GraphQLRequest) -> GraphQLResponse {
+    schema.execute(request.into_inner()).await.into()
+}
+
+/// The GraphiQL playground.
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("tradegraph")
+                .finish(),
+        )
+}
+
+/// Liveness.
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
