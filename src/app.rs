@@ -35,7 +35,7 @@ pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Op
 pub struct Application {
     port: u16,
     store: Store,
-    server: actix_web::dev::Server,
+    server: crate::http::Server,
 }
 
 impl Application {
@@ -75,15 +75,17 @@ impl Application {
         &self.store
     }
 
+    /// A handle that stops the server.
+    pub fn stopper(&self) -> crate::http::Stopper {
+        self.server.stopper()
+    }
+
     /// Serves until Ctrl-C or SIGTERM, lets requests in flight finish, then
     /// flushes the database before it closes.
     pub async fn run_until_stopped(self) -> Result<()> {
-        self.server.await.map_err(|source| Error::Io {
-            context: "server failed".into(),
-            source,
-        })?;
+        self.server.run().await?;
         let store = self.store;
-        actix_web::rt::task::spawn_blocking(move || store.flush())
+        tokio::task::spawn_blocking(move || store.flush())
             .await
             .map_err(|error| Error::Corrupt(format!("flush task failed: {error}")))??;
         tracing::info!("database flushed and closed");

@@ -12,9 +12,43 @@ use crate::error::{Error, Result};
 use crate::graphql::{build_schema, TradeSchema};
 use crate::store::Store;
 
-/// Binds the routes to a listener. The server stops on Ctrl-C or SIGTERM
-/// after the requests in flight finish.
-pub fn server(listener: TcpListener, store: Store) -> Result<actix_web::dev::Server> {
+/// A bound HTTP server, not yet running.
+pub struct Server(actix_web::dev::Server);
+
+/// Stops a running server from elsewhere (tests).
+#[derive(Clone)]
+pub struct Stopper(actix_web::dev::ServerHandle);
+
+impl Server {
+    /// A handle that can stop the server.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.0.handle())
+    }
+
+    /// Serves until Ctrl-C, SIGTERM or a [`Stopper`], after the requests in
+    /// flight finish.
+    pub async fn run(self) -> Result<()> {
+        self.0.await.map_err(|source| Error::Io {
+            context: "server failed".into(),
+            source,
+        })
+    }
+}
+
+impl Stopper {
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.0.stop(true).await;
+    }
+}
+
+/// Runs a future on the runtime actix-web needs, from synchronous code.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    actix_web::rt::System::new().block_on(future)
+}
+
+/// Binds the routes to a listener.
+pub fn server(listener: TcpListener, store: Store) -> Result<Server> {
     let schema = web::Data::new(build_schema(store));
     let server = HttpServer::new(move || {
         App::new()
@@ -31,7 +65,7 @@ pub fn server(listener: TcpListener, store: Store) -> Result<actix_web::dev::Ser
         source,
     })?
     .run();
-    Ok(server)
+    Ok(Server(server))
 }
 
 /// Runs one GraphQL request.

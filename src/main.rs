@@ -20,7 +20,7 @@ fn main() -> ExitCode {
             print!("{}", tradegraph::graphql::sdl());
             Ok(())
         }
-        None => actix_web::rt::System::new().block_on(async {
+        None => tradegraph::http::block_on(async {
             let application = Application::build(&cli.serve)?;
             application.run_until_stopped().await
         }),

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, Object};
 
 use super::Province;
 use crate::domain;
-use crate::graphql::loaders::load_all;
+use crate::graphql::loaders::{load_all, load_optional};
 use crate::graphql::scalars::Decimal;
 
 /// A currency an amount is stated in.
@@ -204,6 +204,13 @@ impl Indicator {
             .into_iter()
             .map(Province)
             .collect())
+    }
+
+    /// The hub the figure is about, when there is one.
+    async fn hub(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::Hub>> {
+        Ok(load_optional(ctx, self.0.hub.clone())
+            .await?
+            .map(super::Hub))
     }
 
     /// What else the sentence says about the figure.

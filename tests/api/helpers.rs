@@ -1,0 +1,138 @@
+//! Starting the real server for a test and talking to it over HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tradegraph::app::Application;
+use tradegraph::config::{DatabaseArgs, ServeArgs};
+use tradegraph::http::Stopper;
+use tradegraph::store::Store;
+
+/// A running server with its own temporary database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The server's store, to count store calls.
+    pub store: Store,
+    /// The database directory.
+    pub data_dir: PathBuf,
+    stopper: Stopper,
+    client: awc::Client,
+    _dir: TempDir,
+}
+
+/// Starts the server on a free port over a fresh, seeded database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(0).await
+}
+
+/// Starts the server with `synthetic` synthetic shipments.
+pub async fn spawn_app_with(synthetic: u64) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let args = ServeArgs {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database: DatabaseArgs {
+            data_dir: dir.path().join("data"),
+            seed_dir: None,
+            synthetic_shipments: synthetic,
+            cache_mb: 16,
+        },
+    };
+    let application = Application::build(&args).expect("the server starts");
+    let app = TestApp {
+        address: format!("http://127.0.0.1:{}", application.port()),
+        store: application.store().clone(),
+        data_dir: args.database.data_dir.clone(),
+        stopper: application.stopper(),
+        client: awc::Client::default(),
+        _dir: dir,
+    };
+    actix_web::rt::spawn(application.run_until_stopped());
+    app
+}
+
+impl TestApp {
+    /// Sends a GraphQL request as JSON over POST and returns the response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let mut response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .send_json(&json!({ "query": query, "variables": variables }))
+            .await
+            .expect("the request is sent");
+        assert_eq!(response.status().as_u16(), 200, "POST /graphql status");
+        response
+            .json::<Value>()
+            .limit(16 << 20)
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Sends a query that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Sends a query that must fail and returns its errors' codes and messages.
+    pub async fn errors(&self, query: &str, variables: Value) -> Vec<(String, String)> {
+        let body = self.graphql(query, variables).await;
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors: {body:#}"));
+        errors
+            .iter()
+            .map(|error| {
+                let code = error["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("(none)")
+                    .to_owned();
+                (
+                    code,
+                    error["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Sends a GET request and returns the status and body.
+    pub async fn get(&self, path_and_query: &str) -> (u16, String) {
+        let mut response = self
+            .client
+            .get(format!("{}{path_and_query}", self.address))
+            .send()
+            .await
+            .expect("the request is sent");
+        let body = response.body().limit(16 << 20).await.expect("a body");
+        (
+            response.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// Stops the server and waits until it has flushed its database.
+    pub async fn stop(&self) {
+        self.stopper.stop().await;
+    }
+}
+
+/// The `nodes` of a connection at `path` in `data`, each reduced to `field`.
+pub fn field_of_nodes(connection: &Value, field: &str) -> Vec<Value> {
+    connection["edges"]
+        .as_array()
+        .map(|edges| {
+            edges
+                .iter()
+                .map(|edge| edge["node"][field].clone())
+                .collect()
+        })
+        .or_else(|| {
+            connection["nodes"]
+                .as_array()
+                .map(|nodes| nodes.iter().map(|node| node[field].clone()).collect())
+        })
+        .unwrap_or_default()
+}

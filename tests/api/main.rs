@@ -1,0 +1,11 @@
+//! The API tests: one binary, real HTTP against the real server on a free
+//! port, each test with its own temporary database.
+
+mod errors;
+mod figures;
+mod helpers;
+mod links;
+mod lists;
+mod nodes;
+mod schema;
+mod seeding;
