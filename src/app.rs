@@ -75,11 +75,6 @@ impl Application {
         &self.store
     }
 
-    /// A handle that stops the server.
-    pub fn stopper(&self) -> crate::http::Stopper {
-        self.server.stopper()
-    }
-
     /// Serves until Ctrl-C or SIGTERM, lets requests in flight finish, then
     /// flushes the database before it closes.
     pub async fn run_until_stopped(self) -> Result<()> {

@@ -15,30 +15,13 @@ use crate::store::Store;
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
 
-/// Stops a running server from elsewhere (tests).
-#[derive(Clone)]
-pub struct Stopper(actix_web::dev::ServerHandle);
-
 impl Server {
-    /// A handle that can stop the server.
-    pub fn stopper(&self) -> Stopper {
-        Stopper(self.0.handle())
-    }
-
-    /// Serves until Ctrl-C, SIGTERM or a [`Stopper`], after the requests in
-    /// flight finish.
+    /// Serves until Ctrl-C or SIGTERM, after the requests in flight finish.
     pub async fn run(self) -> Result<()> {
         self.0.await.map_err(|source| Error::Io {
             context: "server failed".into(),
             source,
         })
-    }
-}
-
-impl Stopper {
-    /// Stops the server gracefully.
-    pub async fn stop(&self) {
-        self.0.stop(true).await;
     }
 }
 

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use tradegraph::app::Application;
 use tradegraph::config::{DatabaseArgs, ServeArgs};
-use tradegraph::http::Stopper;
 use tradegraph::store::Store;
 
 /// A running server with its own temporary database.
@@ -18,7 +17,6 @@ pub struct TestApp {
     pub store: Store,
     /// The database directory.
     pub data_dir: PathBuf,
-    stopper: Stopper,
     client: awc::Client,
     _dir: TempDir,
 }
@@ -45,7 +43,6 @@ pub async fn spawn_app_with(synthetic: u64) -> TestApp {
         address: format!("http://127.0.0.1:{}", application.port()),
         store: application.store().clone(),
         data_dir: args.database.data_dir.clone(),
-        stopper: application.stopper(),
         client: awc::Client::default(),
         _dir: dir,
     };
@@ -111,11 +108,6 @@ impl TestApp {
             response.status().as_u16(),
             String::from_utf8_lossy(&body).into_owned(),
         )
-    }
-
-    /// Stops the server and waits until it has flushed its database.
-    pub async fn stop(&self) {
-        self.stopper.stop().await;
     }
 }
 

@@ -7,5 +7,6 @@ mod helpers;
 mod links;
 mod lists;
 mod nodes;
+mod readme;
 mod schema;
 mod seeding;
