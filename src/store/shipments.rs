@@ -5,7 +5,7 @@
 //! one order is a range scan of one index from the cursor's key.
 
 use std::collections::HashMap;
-use std::ops::Bound::{self, Excluded, Included, Unbounded};
+use std::ops::Bound::{self, Excluded, Included};
 
 use chrono::{Datelike, NaiveDate};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -412,11 +412,12 @@ impl Store {
     }
 }
 
-/// The key bounds of a departure-ordered scope that a date range allows.
-/// Any date condition leaves out shipments with no date.
+/// The key bounds of a departure-ordered scope that a date range allows:
+/// the whole scope without a range. Any date condition leaves out shipments
+/// with no date.
 fn date_bounds(prefix: &[u8], filter: &ShipmentFilter) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     if filter.departed_from.is_none() && filter.departed_to.is_none() {
-        return (Unbounded, Unbounded);
+        return (Included(prefix.to_vec()), prefix_end(prefix));
     }
     let dated = |day: Option<NaiveDate>| {
         let mut key = prefix.to_vec();
