@@ -1,8 +1,18 @@
-//! The one place where tradegraph's [`Error`] becomes a GraphQL error with a
-//! stable `extensions.code`. Internal causes are logged here and replaced by
-//! a generic message, so no storage detail ever reaches a client.
+//! The one place where errors get a stable `extensions.code`: tradegraph's
+//! own [`Error`] (internal causes are logged here and replaced by a generic
+//! message, so no storage detail ever reaches a client), and async-graphql's
+//! parse, validation and argument errors, through the [`ErrorCodes`]
+//! extension.
 
-use async_graphql::ErrorExtensions;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
 
 use crate::error::Error;
 
@@ -12,6 +22,10 @@ pub mod code {
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     /// Something failed on the server; details are in the server log only.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The document is not valid GraphQL syntax.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not fit the schema (unknown field, wrong type, ...).
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 }
 
 /// Converts an error for a client.
@@ -39,4 +53,67 @@ impl<T> ApiResult<T> for crate::error::Result<T> {
     fn api(self) -> async_graphql::Result<T> {
         self.map_err(|error| to_graphql(&error))
     }
+}
+
+/// Gives async-graphql's own errors a code: parse errors, validation errors,
+/// and argument values that do not coerce during execution (those are the
+/// client's: every error of tradegraph's own already has a code, see
+/// [`ApiResult`]).
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
+                .collect()
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| with_code(error, code::BAD_USER_INPUT))
+            .collect();
+        response
+    }
+}
+
+/// Sets `extensions.code` unless the error already has one.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
 }

@@ -30,10 +30,12 @@ pub struct Query(
 /// The schema tradegraph serves.
 pub type TradeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema over a store: registers the store and the extension
-/// that gives every request its own batching loader.
+/// Builds the schema over a store: registers the store, the extension that
+/// gives every request its own batching loader, and the one that gives every
+/// error a code.
 pub fn build_schema(store: Store) -> TradeSchema {
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
         .data(store)
         .finish()

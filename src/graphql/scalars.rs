@@ -55,6 +55,12 @@ impl ScalarType for Date {
         }
     }
 
+    /// Refusing a malformed date during validation makes the error name the
+    /// argument ("filter.departedFrom").
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
     }

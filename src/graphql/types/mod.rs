@@ -108,8 +108,8 @@ impl NodeRoot {
             return Err(Error::bad_input(format!(
                 "ids may hold at most {MAX_PAGE_SIZE} ids, got {}",
                 ids.len()
-            ))
-            .into());
+            )))
+            .api();
         }
         let ids = ids
             .iter()
@@ -140,7 +140,7 @@ impl NodeRoot {
             })
             .api()?;
         if text.trim().is_empty() {
-            return Err(Error::bad_input("text must not be empty").into());
+            return Err(Error::bad_input("text must not be empty")).api();
         }
         let store = ctx.data_unchecked::<Store>();
         let shipment = store
