@@ -8,6 +8,19 @@ use crate::error::{Error, Result};
 use crate::seed::{self, SeedReport};
 use crate::store::Store;
 
+/// Starts logging to stderr: the level from `RUST_LOG` (default `info`),
+/// colours only on a terminal.
+pub fn init_logging() {
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Opens the database and seeds it: always when `refresh` is set (the
 /// `seed` command), else only when it is empty (the server). Then adds the
 /// synthetic shipments asked for.

@@ -9,12 +9,7 @@ use tradegraph::config::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tradegraph::app::init_logging();
     let outcome = match cli.command {
         Some(Command::Schema) => {
             print!("{}", tradegraph::graphql::sdl());

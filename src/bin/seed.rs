@@ -9,12 +9,7 @@ use tradegraph::config::SeedCli;
 
 fn main() -> ExitCode {
     let cli = SeedCli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tradegraph::app::init_logging();
     match prepare_database(&cli.database, true) {
         Ok((_, Some(report))) => {
             println!(

@@ -7,6 +7,7 @@ mod helpers;
 mod links;
 mod lists;
 mod nodes;
+mod process;
 mod readme;
 mod schema;
 mod seeding;

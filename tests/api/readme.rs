@@ -15,9 +15,15 @@ fn examples() -> Vec<(String, Value)> {
         let query_end = after_query.find("```").expect("the graphql block ends");
         let query = after_query[..query_end].trim().to_owned();
         let after = &after_query[query_end..];
-        let json_start = after.find("```json\n").expect("an answer follows each query") + "```json\n".len();
-        let json_end = after[json_start..].find("```").expect("the json block ends");
-        let answer = serde_json::from_str(&after[json_start..json_start + json_end]).expect("the answer is JSON");
+        let json_start = after
+            .find("```json\n")
+            .expect("an answer follows each query")
+            + "```json\n".len();
+        let json_end = after[json_start..]
+            .find("```")
+            .expect("the json block ends");
+        let answer = serde_json::from_str(&after[json_start..json_start + json_end])
+            .expect("the answer is JSON");
         examples.push((query, answer));
         rest = &after[json_start + json_end..];
     }
