@@ -22,11 +22,11 @@ pub fn init_logging() {
 }
 
 /// Opens the database and seeds it: always when `refresh` is set (the
-/// `seed` command), else only when it is empty (the server). Then adds the
+/// `seed` command), else only when no seeding run has completed on it (the server). Then adds the
 /// synthetic shipments asked for.
 pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Option<SeedReport>)> {
     let store = Store::open(&args.data_dir, args.cache_mb.saturating_mul(1 << 20))?;
-    let report = if refresh || store.is_empty()? {
+    let report = if refresh || !store.is_seeded()? {
         let data = seed::load(args.seed_dir.as_deref())?;
         Some(seed::apply(&store, &data)?)
     } else {
@@ -56,7 +56,7 @@ impl Application {
     pub fn build(args: &ServeArgs) -> Result<Self> {
         let (store, report) = prepare_database(&args.database, false)?;
         if let Some(report) = report {
-            tracing::info!(added = report.added, "seeded an empty database");
+            tracing::info!(added = report.added, "seeded the database");
         }
         let listener = TcpListener::bind(args.bind).map_err(|source| Error::Io {
             context: format!("cannot listen on {}", args.bind),

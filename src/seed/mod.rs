@@ -315,8 +315,8 @@ impl SeedReport {
     }
 }
 
-/// Writes the seed data into the store as a refresh (see the module docs).
-/// Running it twice leaves the same database.
+/// Writes the seed data into the store as a refresh (see the module docs)
+/// and marks the store seeded. Running it twice leaves the same database.
 pub fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
     let mut report = SeedReport::default();
     refresh_catalog(store, &data.national, &mut report)?;
@@ -355,6 +355,7 @@ pub fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
     if !writes.is_empty() {
         store.write_shipments(writes)?;
     }
+    store.mark_seeded()?;
     Ok(report)
 }
 
@@ -384,7 +385,9 @@ mod tests {
         assert_eq!(data.shipments.len(), 4);
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 1 << 20).unwrap();
+        assert!(!store.is_seeded().unwrap());
         let first = apply(&store, &data).unwrap();
+        assert!(store.is_seeded().unwrap());
         assert_eq!(first.added, 1 + 31 + 7 + 10 + 3 + 2 + 2 + 4);
         let second = apply(&store, &data).unwrap();
         assert_eq!(

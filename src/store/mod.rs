@@ -29,6 +29,9 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The key of the stored format version in the `meta` tree.
 const FORMAT_VERSION_KEY: &[u8] = b"format_version";
 
+/// The key in the `meta` tree present once a seeding run has completed.
+const SEEDED_KEY: &[u8] = b"seeded";
+
 /// A handle to the open database. Cheap to clone; all clones share it.
 #[derive(Clone)]
 pub struct Store {
@@ -105,9 +108,16 @@ impl Store {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Whether the database holds no records yet.
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.trees.provinces.is_empty() && self.trees.national.is_empty())
+    /// Whether a seeding run has completed on this database. A run that
+    /// was interrupted leaves this false, so the next start seeds again.
+    pub fn is_seeded(&self) -> Result<bool> {
+        Ok(self.trees.meta.contains_key(SEEDED_KEY)?)
+    }
+
+    /// Records that a seeding run has completed.
+    pub fn mark_seeded(&self) -> Result<()> {
+        self.trees.meta.insert(SEEDED_KEY, &[])?;
+        Ok(())
     }
 
     /// Writes everything to disk. Blocking: call it from a blocking task.
