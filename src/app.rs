@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::seed::{self, SeedReport};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 
 /// Starts logging to stderr: the level from `RUST_LOG` (default `info`),
 /// colours only on a terminal.
@@ -25,7 +25,14 @@ pub fn init_logging() {
 /// `seed` command), else only when no seeding run has completed on it (the server). Then adds the
 /// synthetic shipments asked for.
 pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Option<SeedReport>)> {
-    let store = Store::open(&args.data_dir, args.cache_mb.saturating_mul(1 << 20))?;
+    let options = StoreOptions {
+        cache_bytes: args.cache_mb.saturating_mul(1 << 20),
+        durable: !args.unsafe_ack_before_flush,
+    };
+    if !options.durable {
+        tracing::warn!("--unsafe-ack-before-flush: acknowledged writes are lost on a crash");
+    }
+    let store = Store::open(&args.data_dir, options)?;
     let report = if refresh || !store.is_seeded()? {
         let data = seed::load(args.seed_dir.as_deref())?;
         Some(seed::apply(&store, &data)?)

@@ -57,6 +57,24 @@ pub struct DatabaseArgs {
     /// The database page cache, in MiB (sled may use several times this).
     #[arg(long, env = "TRADEGRAPH_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
+    /// TESTING ONLY: acknowledge writes before they are on disk and turn
+    /// off the background flush, so a crash loses them. Proves that the
+    /// crash test can fail.
+    #[arg(long, env = "TRADEGRAPH_UNSAFE_ACK_BEFORE_FLUSH", hide = true)]
+    pub unsafe_ack_before_flush: bool,
+}
+
+impl DatabaseArgs {
+    /// The database directory with every other setting at its default.
+    pub fn at(data_dir: std::path::PathBuf) -> Self {
+        Self {
+            data_dir,
+            seed_dir: None,
+            synthetic_shipments: 0,
+            cache_mb: 128,
+            unsafe_ack_before_flush: false,
+        }
+    }
 }
 
 /// The `seed` command: fills or refreshes a database, then exits.

@@ -12,6 +12,24 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
+    /// The record asked for does not exist (any more). Clients see `NOT_FOUND`.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// The record changed since the client read it. Clients see `CONFLICT`
+    /// with the current version in `extensions.currentVersion`.
+    #[error("version conflict: expectedVersion is {expected_version} but the current version is {current_version}; read the record again and retry")]
+    Conflict {
+        /// The version stored now.
+        current_version: u32,
+        /// The version the client expected.
+        expected_version: u32,
+    },
+
+    /// A write came without a valid write token. Clients see `UNAUTHENTICATED`.
+    #[error("{0}")]
+    Unauthenticated(String),
+
     /// Another process holds the database. Only the command line sees this.
     #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
     DatabaseInUse {

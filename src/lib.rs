@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - `error`: the one error type, `Error`, and `Result`.
+//! - `auth`: write tokens, stored as hashes and compared in constant time.
 //! - `domain`: records, figures, codes and list requests; no I/O.
 //! - `store`: the sled database: trees, indexes, counters, pagination.
 //! - `seed`: the seed files and synthetic data, written into the store.
@@ -14,6 +15,7 @@
 //! - `app`: start-up wiring used by the binaries and the tests.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;

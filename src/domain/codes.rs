@@ -28,6 +28,12 @@ fn normalize_code(kind: &str, text: &str) -> Result<String> {
     }
 }
 
+/// Parses a shipment reference: a code, case-insensitively; the result is
+/// upper-case.
+pub fn parse_reference(text: &str) -> Result<String> {
+    normalize_code("shipment reference", text)
+}
+
 macro_rules! code_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*

@@ -307,6 +307,65 @@ impl Shipment {
         self.meta.origin == super::Origin::Synthetic
     }
 
+    /// Checks the rules every stored shipment keeps, naming the input field
+    /// at fault: a reference of code form, a cargo, a positive quantity with
+    /// a unit, an arrival not before the departure, at most 365 transit days.
+    pub fn check(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        const MAX_TEXT: usize = 500;
+        if !self.reference.is_empty()
+            && super::codes::parse_reference(&self.reference)? != self.reference
+        {
+            return Err(Error::bad_input(format!(
+                "reference must be upper case, got {:?}",
+                self.reference
+            )));
+        }
+        if self.cargo.trim().is_empty() || self.cargo.len() > MAX_TEXT {
+            return Err(Error::bad_input(format!(
+                "cargo must be 1 to {MAX_TEXT} characters"
+            )));
+        }
+        if let Some(quantity) = &self.quantity {
+            if quantity.value <= rust_decimal::Decimal::ZERO {
+                return Err(Error::bad_input(format!(
+                    "quantity.value must be greater than 0, got {}",
+                    quantity.value
+                )));
+            }
+            if quantity.unit.trim().is_empty() || quantity.unit.len() > MAX_TEXT {
+                return Err(Error::bad_input(format!(
+                    "quantity.unit must be 1 to {MAX_TEXT} characters"
+                )));
+            }
+        }
+        if let (Some(departed), Some(arrived)) = (self.departed_on, self.arrived_on) {
+            if arrived < departed {
+                return Err(Error::bad_input(format!(
+                    "arrivedOn ({arrived}) must not be before departedOn ({departed})"
+                )));
+            }
+        }
+        if let Some(days) = self.transit_days {
+            if days > 365 {
+                return Err(Error::bad_input(format!(
+                    "transitDays must be between 0 and 365, got {days}"
+                )));
+            }
+        }
+        for (field, text) in [("carrierName", &self.carrier_name), ("note", &self.note)] {
+            if text
+                .as_ref()
+                .is_some_and(|text| text.trim().is_empty() || text.len() > MAX_TEXT)
+            {
+                return Err(Error::bad_input(format!(
+                    "{field} must be 1 to {MAX_TEXT} characters when given"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The hubs the shipment leaves from or reaches, without repeats.
     pub fn hubs(&self) -> Vec<&HubCode> {
         let mut hubs: Vec<&HubCode> = self.origin.iter().chain(&self.destination).collect();

@@ -10,7 +10,8 @@ mod listing;
 mod search;
 
 pub use codes::{
-    CompanyCode, HubCode, PartnerCode, ProvinceCode, RouteCode, ShipmentId, TradeFlowKey,
+    parse_reference, CompanyCode, HubCode, PartnerCode, ProvinceCode, RouteCode, ShipmentId,
+    TradeFlowKey,
 };
 pub use entities::{
     Company, FreightRoute, Hub, HubKind, Indicator, NationalSummary, Origin, PartnerKind, Province,

@@ -20,6 +20,13 @@ use crate::error::Error;
 pub mod code {
     /// The request asked for something not allowed; the message says what.
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The record asked for does not exist (any more).
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The record changed since the client read it; `currentVersion` says
+    /// what it is now.
+    pub const CONFLICT: &str = "CONFLICT";
+    /// A write came without a valid write token.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     /// Something failed on the server; details are in the server log only.
     pub const INTERNAL: &str = "INTERNAL";
     /// The document is not valid GraphQL syntax.
@@ -30,9 +37,20 @@ pub mod code {
 
 /// Converts an error for a client.
 pub fn to_graphql(error: &Error) -> async_graphql::Error {
+    let with_code = |code: &'static str| {
+        async_graphql::Error::new(error.to_string()).extend_with(move |_, e| e.set("code", code))
+    };
     match error {
-        Error::BadInput(message) => async_graphql::Error::new(message.clone())
-            .extend_with(|_, e| e.set("code", code::BAD_USER_INPUT)),
+        Error::BadInput(_) => with_code(code::BAD_USER_INPUT),
+        Error::NotFound(_) => with_code(code::NOT_FOUND),
+        Error::Unauthenticated(_) => with_code(code::UNAUTHENTICATED),
+        Error::Conflict {
+            current_version,
+            expected_version,
+        } => with_code(code::CONFLICT).extend_with(|_, e| {
+            e.set("currentVersion", *current_version);
+            e.set("expectedVersion", *expected_version);
+        }),
         internal => {
             tracing::error!(error = %internal, "request failed");
             async_graphql::Error::new("internal error")

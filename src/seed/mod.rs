@@ -345,10 +345,11 @@ pub fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
             ..shipment.clone()
         };
         match (report.count(step(stored, &seeded)), id) {
-            (Some(new), None) => writes.push(ShipmentWrite::Insert(new)),
-            (Some(changed), Some(id)) => {
-                writes.push(ShipmentWrite::Replace(Shipment { id, ..changed }))
-            }
+            (Some(new), None) => writes.push(ShipmentWrite::insert(new)),
+            (Some(changed), Some(_)) => writes.push(ShipmentWrite::Replace {
+                shipment: changed,
+                expected_version: None,
+            }),
             (None, _) => {}
         }
     }
@@ -376,7 +377,7 @@ fn refresh_catalog<R: Catalog>(
 mod tests {
     use super::*;
     use crate::domain::{PageRequest, ShipmentFilter, ShipmentOrder};
-    use crate::store::ShipmentQuery;
+    use crate::store::{ShipmentQuery, StoreOptions};
 
     #[test]
     fn the_compiled_in_seed_loads_and_seeding_twice_changes_nothing() {
@@ -384,7 +385,7 @@ mod tests {
         assert_eq!(data.provinces.len(), 31);
         assert_eq!(data.shipments.len(), 4);
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
         assert!(!store.is_seeded().unwrap());
         let first = apply(&store, &data).unwrap();
         assert!(store.is_seeded().unwrap());
@@ -402,7 +403,7 @@ mod tests {
     #[test]
     fn synthetic_shipments_are_reproducible_and_filtered_out() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
         apply(&store, &load(None).unwrap()).unwrap();
         assert_eq!(add_synthetic_shipments(&store, 12_000).unwrap(), 12_000);
         assert_eq!(add_synthetic_shipments(&store, 12_000).unwrap(), 0);
@@ -425,7 +426,7 @@ mod tests {
         assert_eq!(page.items.len(), 4);
         assert!(!page.has_next_page);
         let again = tempfile::tempdir().unwrap();
-        let other = Store::open(again.path(), 1 << 20).unwrap();
+        let other = Store::open(again.path(), StoreOptions::new(1 << 20)).unwrap();
         apply(&other, &load(None).unwrap()).unwrap();
         add_synthetic_shipments(&other, 3).unwrap();
         let by_reference = |store: &Store| {

@@ -75,7 +75,7 @@ pub fn add_synthetic_shipments(store: &Store, total: u64) -> Result<u64> {
     while number < total {
         let end = (number + BATCH).min(total);
         let batch = (number..end)
-            .map(|n| ShipmentWrite::Insert(generate(&catalogs, n)))
+            .map(|n| ShipmentWrite::insert(generate(&catalogs, n)))
             .collect();
         store.write_shipments(batch)?;
         progress.inc(end - number);

@@ -188,6 +188,7 @@ impl Store {
     pub fn put<R: Catalog>(&self, record: &R) -> Result<()> {
         self.catalog_tree(R::TREE)
             .insert(R::key(&record.code()), encode(record)?)?;
+        self.commit.committed();
         Ok(())
     }
 

@@ -99,7 +99,9 @@ impl Store {
             .map_err(|error| match error {
                 TransactionError::Abort(error) => error,
                 TransactionError::Storage(error) => error.into(),
-            })
+            })?;
+        self.commit.committed();
+        Ok(())
     }
 
     /// Several pages of flows in one call, each with the size of its list.

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod codec;
+mod durability;
 mod flows;
 mod keys;
 mod pages;
@@ -38,6 +39,28 @@ pub struct Store {
     db: sled::Db,
     trees: Arc<Trees>,
     calls: Arc<AtomicU64>,
+    commit: Arc<durability::GroupCommit>,
+}
+
+/// How to open the database.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// The page cache size in bytes.
+    pub cache_bytes: u64,
+    /// Whether writes are acknowledged only once on disk. Turning this off
+    /// also turns off sled's background flush, so unflushed writes are lost
+    /// on a crash for certain: it exists to prove the crash test can fail.
+    pub durable: bool,
+}
+
+impl StoreOptions {
+    /// Durable writes with a cache of `cache_bytes`.
+    pub fn new(cache_bytes: u64) -> Self {
+        Self {
+            cache_bytes,
+            durable: true,
+        }
+    }
 }
 
 /// The trees of the database, opened once.
@@ -60,15 +83,16 @@ impl From<sled::Error> for Error {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `path`, with a page cache of
-    /// `cache_bytes`. Fails with [`Error::DatabaseInUse`] when another
-    /// process holds it and [`Error::FormatVersion`] when it was written in
-    /// another format.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+    /// Opens (or creates) the database in `path`. Fails with
+    /// [`Error::DatabaseInUse`] when another process holds it and
+    /// [`Error::FormatVersion`] when it was written in another format.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
         let display = path.display().to_string();
+        let background_flush = options.durable.then_some(500);
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(cache_bytes)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(background_flush)
             .open()
             .map_err(|error| match error {
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
@@ -95,6 +119,7 @@ impl Store {
             db,
             trees: Arc::new(trees),
             calls: Arc::new(AtomicU64::new(0)),
+            commit: Arc::new(durability::GroupCommit::new(options.durable)),
         })
     }
 
@@ -158,14 +183,16 @@ mod tests {
     #[test]
     fn a_database_of_another_format_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
         store
             .trees
             .meta
             .insert(FORMAT_VERSION_KEY, &7u32.to_be_bytes())
             .unwrap();
         drop(store);
-        let error = Store::open(dir.path(), 1 << 20).err().unwrap();
+        let error = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .err()
+            .unwrap();
         assert!(matches!(
             error,
             Error::FormatVersion {
@@ -179,10 +206,12 @@ mod tests {
     #[test]
     fn a_database_held_by_another_handle_is_in_use() {
         let dir = tempfile::tempdir().unwrap();
-        let _held = Store::open(dir.path(), 1 << 20).unwrap();
+        let _held = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
         // sled takes an flock on its own file descriptor, so a second open
         // is refused even from the same process.
-        let error = Store::open(dir.path(), 1 << 20).err().unwrap();
+        let error = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .err()
+            .unwrap();
         assert!(matches!(error, Error::DatabaseInUse { .. }), "{error}");
     }
 }

@@ -178,6 +178,8 @@ pub(super) struct ShipmentTrees {
     by_reference: sled::Tree,
     /// index tag and value -> number of shipments.
     counts: sled::Tree,
+    /// idempotency key -> id of the shipment its insert created.
+    idempotency: sled::Tree,
     /// One tree per facet, in the order of `FACETS`.
     indexes: Vec<sled::Tree>,
 }
@@ -187,7 +189,8 @@ const RECORDS: usize = 0;
 const BY_REFERENCE: usize = 1;
 const COUNTS: usize = 2;
 const META: usize = 3;
-const FIRST_INDEX: usize = 4;
+const IDEMPOTENCY: usize = 4;
+const FIRST_INDEX: usize = 5;
 
 impl ShipmentTrees {
     pub(super) fn open(db: &sled::Db) -> sled::Result<Self> {
@@ -195,6 +198,7 @@ impl ShipmentTrees {
             records: db.open_tree("shipments")?,
             by_reference: db.open_tree("shipments_by_reference")?,
             counts: db.open_tree("shipment_counts")?,
+            idempotency: db.open_tree("shipment_idempotency_keys")?,
             indexes: FACETS
                 .iter()
                 .map(|facet| db.open_tree(facet.tree_name()))
@@ -207,12 +211,42 @@ impl ShipmentTrees {
     }
 }
 
-/// A shipment to write: a new one (its id is assigned) or a replacement.
+/// A change to shipments.
 pub enum ShipmentWrite {
-    /// A shipment not yet stored; its `id` is ignored and assigned.
-    Insert(Shipment),
-    /// A new state of a stored shipment with the same id.
-    Replace(Shipment),
+    /// A shipment not yet stored; its `id` is ignored and assigned. With an
+    /// idempotency key that an earlier insert used, nothing is written and
+    /// the shipment that insert created is returned.
+    Insert {
+        /// The new shipment.
+        shipment: Shipment,
+        /// Makes retries of the same request safe.
+        idempotency_key: Option<String>,
+    },
+    /// A new state of the stored shipment with the same id; its version is
+    /// set to the stored one plus one.
+    Replace {
+        /// The new state.
+        shipment: Shipment,
+        /// Refuse with [`Error::Conflict`] unless the stored version is this.
+        expected_version: Option<u32>,
+    },
+    /// Removes a shipment and its index entries.
+    Delete {
+        /// The shipment.
+        id: ShipmentId,
+        /// Refuse with [`Error::Conflict`] unless the stored version is this.
+        expected_version: Option<u32>,
+    },
+}
+
+impl ShipmentWrite {
+    /// Inserting a new shipment with no idempotency key.
+    pub fn insert(shipment: Shipment) -> Self {
+        ShipmentWrite::Insert {
+            shipment,
+            idempotency_key: None,
+        }
+    }
 }
 
 impl Store {
@@ -263,7 +297,8 @@ impl Store {
 
     /// Writes shipments and all their index entries and counters in one
     /// transaction: either all of them are stored or none. Returns the
-    /// shipments as stored, with their ids.
+    /// shipments as stored (for a delete, as they were), with their ids.
+    /// Call [`Store::make_durable`] before acknowledging.
     pub fn write_shipments(&self, writes: Vec<ShipmentWrite>) -> Result<Vec<Shipment>> {
         let trees = &self.trees.shipments;
         let mut all: Vec<&sled::Tree> = vec![
@@ -271,14 +306,18 @@ impl Store {
             &trees.by_reference,
             &trees.counts,
             &self.trees.meta,
+            &trees.idempotency,
         ];
         all.extend(trees.indexes.iter());
-        all.as_slice()
+        let stored = all
+            .as_slice()
             .transaction(|tx| write_in(tx, &writes))
             .map_err(|error| match error {
                 TransactionError::Abort(error) => error,
                 TransactionError::Storage(error) => error.into(),
-            })
+            })?;
+        self.commit.committed();
+        Ok(stored)
     }
 
     /// Several pages of shipments in one call.
@@ -460,40 +499,69 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
         .map_err(abort)?
         .max(1);
     let mut deltas: HashMap<Vec<u8>, i64> = HashMap::new();
-    let mut stored = Vec::with_capacity(writes.len());
+    let mut results = Vec::with_capacity(writes.len());
     for write in writes {
-        let (shipment, old) = match write {
-            ShipmentWrite::Insert(shipment) => {
-                let shipment = Shipment {
+        let (old, new) = match write {
+            ShipmentWrite::Insert {
+                shipment,
+                idempotency_key,
+            } => {
+                if let Some(key) = idempotency_key {
+                    if let Some(id) = tx[IDEMPOTENCY].get(key.as_bytes())? {
+                        let id = id_from_suffix(&id).map_err(abort)?;
+                        results.push(stored_in(tx, id)?);
+                        continue;
+                    }
+                    tx[IDEMPOTENCY].insert(key.as_bytes(), &id_key(ShipmentId(next_id)))?;
+                }
+                let mut shipment = Shipment {
                     id: ShipmentId(next_id),
                     ..shipment.clone()
                 };
                 next_id += 1;
+                if shipment.reference.is_empty() {
+                    shipment.reference = format!("SHP-{:08}", shipment.id.0);
+                }
                 if tx[BY_REFERENCE]
                     .get(shipment.reference.as_bytes())?
                     .is_some()
                 {
                     return Err(abort(Error::bad_input(format!(
-                        "a shipment with reference {:?} already exists",
+                        "reference: a shipment with reference {:?} already exists; references are unique",
                         shipment.reference
                     ))));
                 }
-                (shipment, None)
+                (None, Some(shipment))
             }
-            ShipmentWrite::Replace(shipment) => {
-                let old = tx[RECORDS].get(id_key(shipment.id))?.ok_or_else(|| {
-                    abort(Error::Corrupt(format!(
-                        "shipment {} to replace is missing",
-                        shipment.id
-                    )))
-                })?;
-                (
-                    shipment.clone(),
-                    Some(decode::<Shipment>(&old, "shipment").map_err(abort)?),
-                )
+            ShipmentWrite::Replace {
+                shipment,
+                expected_version,
+            } => {
+                let old = stored_in(tx, shipment.id)?;
+                check_version(&old, *expected_version)?;
+                let mut new = shipment.clone();
+                new.meta.version = old.meta.version + 1;
+                if new.reference != old.reference
+                    && tx[BY_REFERENCE].get(new.reference.as_bytes())?.is_some()
+                {
+                    return Err(abort(Error::bad_input(format!(
+                        "reference: a shipment with reference {:?} already exists; references are unique",
+                        new.reference
+                    ))));
+                }
+                (Some(old), Some(new))
+            }
+            ShipmentWrite::Delete {
+                id,
+                expected_version,
+            } => {
+                let old = stored_in(tx, *id)?;
+                check_version(&old, *expected_version)?;
+                (Some(old), None)
             }
         };
         if let Some(old) = &old {
+            tx[RECORDS].remove(&id_key(old.id))?;
             tx[BY_REFERENCE].remove(old.reference.as_bytes())?;
             for_each_entry(old, |facet, value, keys| {
                 for key in keys {
@@ -503,16 +571,18 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
                 Ok(())
             })?;
         }
-        tx[RECORDS].insert(&id_key(shipment.id), encode(&shipment).map_err(abort)?)?;
-        tx[BY_REFERENCE].insert(shipment.reference.as_bytes(), &id_key(shipment.id))?;
-        for_each_entry(&shipment, |facet, value, keys| {
-            for key in keys {
-                tx[FIRST_INDEX + facet.index()].insert(key, &[])?;
-            }
-            *deltas.entry(counter_key(facet, value)).or_default() += 1;
-            Ok(())
-        })?;
-        stored.push(shipment);
+        if let Some(new) = &new {
+            tx[RECORDS].insert(&id_key(new.id), encode(new).map_err(abort)?)?;
+            tx[BY_REFERENCE].insert(new.reference.as_bytes(), &id_key(new.id))?;
+            for_each_entry(new, |facet, value, keys| {
+                for key in keys {
+                    tx[FIRST_INDEX + facet.index()].insert(key, &[])?;
+                }
+                *deltas.entry(counter_key(facet, value)).or_default() += 1;
+                Ok(())
+            })?;
+        }
+        results.extend(new.or(old));
     }
     for (key, delta) in deltas {
         let count = decode_counter(tx[COUNTS].get(&key)?.as_deref()).map_err(abort)?;
@@ -520,7 +590,26 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
         tx[COUNTS].insert(key, &count.to_be_bytes())?;
     }
     tx[META].insert(NEXT_ID_KEY, &next_id.to_be_bytes())?;
-    Ok(stored)
+    Ok(results)
+}
+
+/// The stored shipment with this id, read inside the transaction.
+fn stored_in(tx: &[TransactionalTree], id: ShipmentId) -> TxResult<Shipment> {
+    let bytes = tx[RECORDS]
+        .get(id_key(id))?
+        .ok_or_else(|| abort(Error::NotFound(format!("no shipment with id {id}"))))?;
+    decode(&bytes, "shipment").map_err(abort)
+}
+
+/// Refuses a change made against a version that is no longer current.
+fn check_version(stored: &Shipment, expected: Option<u32>) -> TxResult<()> {
+    match expected {
+        Some(expected) if expected != stored.meta.version => Err(abort(Error::Conflict {
+            current_version: stored.meta.version,
+            expected_version: expected,
+        })),
+        _ => Ok(()),
+    }
 }
 
 /// Calls `each(facet, value, keys)` for every value a shipment is indexed

@@ -32,10 +32,9 @@ pub async fn spawn_app_with(synthetic: u64) -> TestApp {
     let args = ServeArgs {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database: DatabaseArgs {
-            data_dir: dir.path().join("data"),
-            seed_dir: None,
             synthetic_shipments: synthetic,
             cache_mb: 16,
+            ..DatabaseArgs::at(dir.path().join("data"))
         },
     };
     let application = Application::build(&args).expect("the server starts");

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::json;
 use tradegraph::domain::{Origin, Province, ProvinceCode, RecordMeta};
 use tradegraph::seed;
-use tradegraph::store::Store;
+use tradegraph::store::{Store, StoreOptions};
 
 use crate::helpers::spawn_app;
 
@@ -46,7 +46,7 @@ fn seeding_twice_leaves_the_same_database() {
 #[test]
 fn a_refresh_leaves_records_changed_through_the_api_alone() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(dir.path(), 1 << 20).expect("the store opens");
+    let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).expect("the store opens");
     let data = seed::load(None).expect("the seed loads");
     seed::apply(&store, &data).expect("seeding works");
     let code = ProvinceCode::parse("CN-AH").expect("a code");
@@ -70,7 +70,7 @@ fn a_refresh_leaves_records_changed_through_the_api_alone() {
 #[test]
 fn a_changed_seed_file_updates_the_seeded_record_and_raises_its_version() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(dir.path(), 1 << 20).expect("the store opens");
+    let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).expect("the store opens");
     let mut data = seed::load(None).expect("the seed loads");
     seed::apply(&store, &data).expect("seeding works");
     data.provinces[0].name_zh = "安徽省".into();
@@ -166,7 +166,7 @@ async fn synthetic_shipments_are_marked_and_filtered_out() {
     let data_dir = dir.path().join("data");
     let (ok, stdout, _) = run_seed(&data_dir, &["--synthetic-shipments", "1000"]);
     assert!(ok, "{stdout}");
-    let store = Store::open(&data_dir, 1 << 20).expect("the store opens");
+    let store = Store::open(&data_dir, StoreOptions::new(1 << 20)).expect("the store opens");
 
     assert_eq!(store.synthetic_count().expect("a count"), 1000);
     let first = store
