@@ -5,11 +5,10 @@
 use std::net::TcpListener;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 
 use crate::error::{Error, Result};
-use crate::graphql::{build_schema, TradeSchema};
+use crate::graphql::{build_schema, playground_html, TradeSchema};
 use crate::store::Store;
 
 /// A bound HTTP server, not yet running.
@@ -60,12 +59,7 @@ async fn graphql(schema: web::Data<TradeSchema>, request: GraphQLRequest) -> Gra
 async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("tradegraph")
-                .finish(),
-        )
+        .body(playground_html())
 }
 
 /// Liveness.

@@ -14,6 +14,8 @@
 //! - `config`: command-line and environment configuration.
 //! - `app`: start-up wiring used by the binaries and the tests.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod auth;
 pub mod config;

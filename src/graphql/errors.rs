@@ -73,10 +73,9 @@ impl<T> ApiResult<T> for crate::error::Result<T> {
     }
 }
 
-/// Gives async-graphql's own errors a code: parse errors, validation errors,
-/// and argument values that do not coerce during execution (those are the
-/// client's: every error of tradegraph's own already has a code, see
-/// [`ApiResult`]).
+/// Gives async-graphql's own errors a code: parse errors, validation errors
+/// (including argument values that do not coerce), and, as `INTERNAL`, any
+/// execution error that came without one.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -121,9 +120,28 @@ impl Extension for ErrorCodes {
         let mut response = next.run(ctx, operation_name).await;
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
-            .map(|error| with_code(error, code::BAD_USER_INPUT))
+            .map(without_code_is_internal)
             .collect();
         response
+    }
+}
+
+/// Every error tradegraph raises has a code, and argument values that do
+/// not coerce are refused during validation, so an execution error without
+/// a code is a defect: it is logged and reaches the client only as
+/// `INTERNAL`.
+fn without_code_is_internal(error: ServerError) -> ServerError {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
+    {
+        return error;
+    }
+    tracing::error!(error = %error.message, path = ?error.path, "an error without a code");
+    ServerError {
+        message: "internal error".into(),
+        ..with_code(error, code::INTERNAL)
     }
 }
 

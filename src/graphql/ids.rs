@@ -58,12 +58,14 @@ impl NodeId {
         let plain = String::from_utf8(bytes).map_err(|_| malformed())?;
         let (kind, key) = plain.split_once(':').ok_or_else(malformed)?;
         let node = match kind {
-            "Province" => NodeId::Province(ProvinceCode::parse(key)?),
-            "TradePartner" => NodeId::TradePartner(PartnerCode::parse(key)?),
-            "Hub" => NodeId::Hub(HubCode::parse(key)?),
-            "Company" => NodeId::Company(CompanyCode::parse(key)?),
+            "Province" => NodeId::Province(ProvinceCode::parse(key).map_err(|_| malformed())?),
+            "TradePartner" => {
+                NodeId::TradePartner(PartnerCode::parse(key).map_err(|_| malformed())?)
+            }
+            "Hub" => NodeId::Hub(HubCode::parse(key).map_err(|_| malformed())?),
+            "Company" => NodeId::Company(CompanyCode::parse(key).map_err(|_| malformed())?),
             "Shipment" => NodeId::Shipment(ShipmentId(key.parse().map_err(|_| malformed())?)),
-            "FreightRoute" => NodeId::FreightRoute(RouteCode::parse(key)?),
+            "FreightRoute" => NodeId::FreightRoute(RouteCode::parse(key).map_err(|_| malformed())?),
             "TradeFlow" => {
                 let mut parts = key.splitn(3, ':');
                 let (Some(province), Some(partner), Some(year)) =
@@ -72,8 +74,8 @@ impl NodeId {
                     return Err(malformed());
                 };
                 NodeId::TradeFlow(TradeFlowKey {
-                    province: ProvinceCode::parse(province)?,
-                    partner: PartnerCode::parse(partner)?,
+                    province: ProvinceCode::parse(province).map_err(|_| malformed())?,
+                    partner: PartnerCode::parse(partner).map_err(|_| malformed())?,
                     year: year.parse().map_err(|_| malformed())?,
                 })
             }

@@ -42,6 +42,10 @@ pub struct HubsAbroad(pub PartnerCode);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemberOf(pub PartnerCode);
 
+/// A province as a client spells it: a code or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProvinceSpelling(pub String);
+
 /// The number of shipments that meet a filter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ShipmentCount(pub ShipmentFilter);
@@ -160,6 +164,17 @@ impl Loader<HubsIn> for StoreLoader {
             |key| &key.0,
             self.0.hubs_in_provinces(&codes).map_err(Arc::new)?,
         ))
+    }
+}
+
+impl Loader<ProvinceSpelling> for StoreLoader {
+    type Value = Province;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[ProvinceSpelling]) -> Loaded<ProvinceSpelling, Province> {
+        let spellings: Vec<String> = keys.iter().map(|key| key.0.clone()).collect();
+        let found = self.0.find_provinces(&spellings).map_err(Arc::new)?;
+        Ok(by_inner(keys, |key| &key.0, found))
     }
 }
 

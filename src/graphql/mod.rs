@@ -12,7 +12,10 @@ mod loaders;
 mod scalars;
 mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{
+    EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder,
+};
 
 use crate::store::Store;
 
@@ -34,16 +37,29 @@ pub type TradeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 /// gives every request its own batching loader, and the one that gives every
 /// error a code.
 pub fn build_schema(store: Store) -> TradeSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    schema_builder()
         .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
         .data(store)
         .finish()
 }
 
+/// The schema's types and fields, before any context data.
+fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    schema_builder()
         .finish()
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+}
+
+/// The GraphiQL page, pointed at `/graphql`.
+pub fn playground_html() -> String {
+    GraphiQLSource::build()
+        .endpoint("/graphql")
+        .title("tradegraph")
+        .finish()
 }

@@ -20,9 +20,13 @@ use crate::error::{Error, Result};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct DocumentFile {
+    /// The id figures cite it by.
     pub id: String,
+    /// The headline.
     pub title: String,
+    /// Who published it.
     pub publisher: String,
+    /// The day it was published.
     pub published_on: NaiveDate,
     /// The document's text, relative to the seed directory.
     pub file: String,
@@ -197,21 +201,30 @@ pub(super) struct TradeFlowFile {
 pub(super) struct Context {
     /// Document id -> (metadata, text).
     pub documents: HashMap<String, (DocumentFile, String)>,
+    /// Province codes in `provinces.json`.
     pub provinces: HashSet<ProvinceCode>,
+    /// Partner codes in `partners.json`.
     pub partners: HashSet<PartnerCode>,
+    /// Hub codes in `hubs.json`.
     pub hubs: HashSet<HubCode>,
+    /// Company codes in `companies.json`.
     pub companies: HashSet<CompanyCode>,
+    /// Route codes in `routes.json`.
     pub routes: HashSet<RouteCode>,
 }
 
 /// Checks within one record of one file; every error names both.
 pub(super) struct Checker<'a> {
+    /// What records may refer to.
     pub context: &'a Context,
+    /// The file being checked.
     pub file: &'static str,
+    /// The record being checked, by code or position.
     pub record: String,
 }
 
 impl Checker<'_> {
+    /// An error about `field` of this record.
     pub fn fail(&self, field: &str, message: impl Into<String>) -> Error {
         Error::Seed {
             file: self.file.to_owned(),
@@ -239,16 +252,19 @@ impl Checker<'_> {
         }
     }
 
+    /// A province code that `provinces.json` defines.
     pub fn province(&self, field: &str, text: &str) -> Result<ProvinceCode> {
         let code = self.parse(field, text, ProvinceCode::parse)?;
         self.known(field, code, &self.context.provinces, "province")
     }
 
+    /// A partner code that `partners.json` defines.
     pub fn partner(&self, field: &str, text: &str) -> Result<PartnerCode> {
         let code = self.parse(field, text, PartnerCode::parse)?;
         self.known(field, code, &self.context.partners, "trade partner")
     }
 
+    /// A hub code that `hubs.json` defines.
     pub fn hub(&self, field: &str, text: &str) -> Result<HubCode> {
         let code = self.parse(field, text, HubCode::parse)?;
         self.known(field, code, &self.context.hubs, "hub")
@@ -440,6 +456,7 @@ fn seeded() -> RecordMeta {
 }
 
 impl NationalFile {
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<NationalSummary> {
         Ok(NationalSummary {
             year: checker.year("year", self.year)?,
@@ -458,10 +475,12 @@ impl NationalFile {
 }
 
 impl ProvinceFile {
+    /// The record's code as written, for error messages.
     pub fn code(&self) -> &str {
         &self.code
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<Province> {
         let years = self
             .years
@@ -493,10 +512,12 @@ impl ProvinceFile {
 }
 
 impl PartnerFile {
+    /// The record's code as written, for error messages.
     pub fn code(&self) -> &str {
         &self.code
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<TradePartner> {
         Ok(TradePartner {
             code: checker.partner("code", &self.code)?,
@@ -510,10 +531,12 @@ impl PartnerFile {
 }
 
 impl HubFile {
+    /// The record's code as written, for error messages.
     pub fn code(&self) -> &str {
         &self.code
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<Hub> {
         Ok(Hub {
             code: checker.hub("code", &self.code)?,
@@ -530,10 +553,12 @@ impl HubFile {
 }
 
 impl CompanyFile {
+    /// The record's code as written, for error messages.
     pub fn code(&self) -> &str {
         &self.code
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<Company> {
         Ok(Company {
             code: checker.company("code", &self.code)?,
@@ -547,10 +572,12 @@ impl CompanyFile {
 }
 
 impl RouteFile {
+    /// The record's code as written, for error messages.
     pub fn code(&self) -> &str {
         &self.code
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<FreightRoute> {
         Ok(FreightRoute {
             code: checker.route("code", &self.code)?,
@@ -574,10 +601,12 @@ impl RouteFile {
 }
 
 impl ShipmentFile {
+    /// The shipment's reference as written, for error messages.
     pub fn reference(&self) -> &str {
         &self.reference
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<Shipment> {
         if let (Some(departed), Some(arrived)) = (self.departed_on, self.arrived_on) {
             if arrived < departed {
@@ -627,10 +656,12 @@ impl ShipmentFile {
 }
 
 impl TradeFlowFile {
+    /// The flow's key as written, for error messages.
     pub fn name(&self) -> String {
         format!("{}/{}/{}", self.province, self.partner, self.year)
     }
 
+    /// Checks the record and converts it to its domain value.
     pub fn check(&self, checker: &Checker) -> Result<TradeFlow> {
         Ok(TradeFlow {
             province: checker.province("province", &self.province)?,

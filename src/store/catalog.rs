@@ -192,19 +192,25 @@ impl Store {
         Ok(())
     }
 
-    /// The province a client names by `CN-GD`, `GD`, or its English or
-    /// Chinese name (any case).
+    /// For each spelling, the province a client names by it: `CN-GD`, `GD`,
+    /// or its English or Chinese name (any case). Unknown spellings are left
+    /// out. One call for any number of spellings.
+    pub fn find_provinces(&self, spellings: &[String]) -> Result<HashMap<String, Province>> {
+        self.count_call();
+        let provinces = self.scan_all::<Province>()?;
+        Ok(spellings
+            .iter()
+            .filter_map(|spelling| {
+                spelled(&provinces, spelling).map(|province| (spelling.clone(), province.clone()))
+            })
+            .collect())
+    }
+
+    /// The province a client names by `spelling` (see [`Store::find_provinces`]).
     pub fn find_province(&self, spelling: &str) -> Result<Option<Province>> {
-        if let Ok(code) = ProvinceCode::parse(spelling) {
-            if let Some(province) = self.get::<Province>(&code)? {
-                return Ok(Some(province));
-            }
-        }
-        let wanted = spelling.trim().to_lowercase();
         Ok(self
-            .all::<Province>()?
-            .into_iter()
-            .find(|province| province.name.to_lowercase() == wanted || province.name_zh == wanted))
+            .find_provinces(&[spelling.to_owned()])?
+            .remove(spelling))
     }
 
     /// Provinces in the order asked for. By total trade, the figures of the
@@ -353,6 +359,20 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The province `spelling` names: by code first, then by name.
+fn spelled<'a>(provinces: &'a [Province], spelling: &str) -> Option<&'a Province> {
+    let code = ProvinceCode::parse(spelling).ok();
+    let wanted = spelling.trim().to_lowercase();
+    provinces
+        .iter()
+        .find(|province| Some(&province.code) == code.as_ref())
+        .or_else(|| {
+            provinces.iter().find(|province| {
+                province.name.to_lowercase() == wanted || province.name_zh == spelling.trim()
+            })
+        })
 }
 
 /// Groups records under the code `owner` names for each, for the codes asked.

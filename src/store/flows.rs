@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use super::codec::{decode, encode};
@@ -96,10 +96,7 @@ impl Store {
                 by_partner.insert(partner_key(&key), &[])?;
                 Ok::<_, ConflictableTransactionError<Error>>(())
             })
-            .map_err(|error| match error {
-                TransactionError::Abort(error) => error,
-                TransactionError::Storage(error) => error.into(),
-            })?;
+            .map_err(super::from_transaction)?;
         self.commit.committed();
         Ok(())
     }
@@ -140,7 +137,9 @@ impl Store {
                 let page = paginate(&listing, request, scan)?;
                 // A province trades with tens of partners over a few years, so
                 // counting its flows by scanning is cheap.
-                let total = tree.scan_prefix(&prefix).count() as u64;
+                let total = tree
+                    .scan_prefix(&prefix)
+                    .try_fold(0, |count, entry| entry.map(|_| count + 1))?;
                 Ok((page, total))
             })
             .collect()

@@ -55,15 +55,15 @@ pub(super) fn date_key(date: Option<NaiveDate>) -> Vec<u8> {
 }
 
 /// An optional non-negative decimal that sorts: absent before every number,
-/// then by value with four decimal places (negative values sort as zero).
+/// then by value to four decimal places (negative values sort as zero, and
+/// values too large to scale sort after every other).
 pub(super) fn decimal_key(value: Option<Decimal>) -> Vec<u8> {
     match value {
         None => vec![0],
         Some(value) => {
-            let scaled = (value * Decimal::from(10_000))
-                .trunc()
-                .to_u128()
-                .unwrap_or(0);
+            let scaled = value
+                .checked_mul(Decimal::from(10_000))
+                .map_or(u128::MAX, |scaled| scaled.trunc().to_u128().unwrap_or(0));
             let mut key = vec![1];
             key.extend_from_slice(&scaled.to_be_bytes());
             key
@@ -97,6 +97,7 @@ mod tests {
         assert!(decimal_key(None) < decimal_key(Some(Decimal::ZERO)));
         assert!(decimal_key(Some(Decimal::new(15, 1))) < decimal_key(Some(Decimal::from(2))));
         assert!(decimal_key(Some(Decimal::from(5800))) < decimal_key(Some(Decimal::from(10_000))));
+        assert!(decimal_key(Some(Decimal::from(10_000))) < decimal_key(Some(Decimal::MAX)));
     }
 
     #[test]

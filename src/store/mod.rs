@@ -82,6 +82,14 @@ impl From<sled::Error> for Error {
     }
 }
 
+/// The error of a transaction: the one its body aborted with, or sled's.
+fn from_transaction(error: sled::transaction::TransactionError<Error>) -> Error {
+    match error {
+        sled::transaction::TransactionError::Abort(error) => error,
+        sled::transaction::TransactionError::Storage(error) => error.into(),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database in `path`. Fails with
     /// [`Error::DatabaseInUse`] when another process holds it and

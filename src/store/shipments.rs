@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included};
 
-use chrono::{Datelike, NaiveDate};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use chrono::NaiveDate;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::codec::{decode, encode};
-use super::keys::{date_key, decimal_key, i32_key, id_from_suffix, id_key, prefix_end, TEXT_END};
+use super::keys::{date_key, decimal_key, id_from_suffix, id_key, prefix_end, TEXT_END};
 use super::pages::{paginate, Listing};
 use super::Store;
 use crate::domain::{
@@ -66,10 +66,7 @@ const NEXT_ID_KEY: &[u8] = b"next_shipment_id";
 
 impl Facet {
     fn index(self) -> usize {
-        FACETS
-            .iter()
-            .position(|facet| *facet == self)
-            .unwrap_or_default()
+        self as usize
     }
 
     fn tree_name(self) -> &'static str {
@@ -271,9 +268,10 @@ impl Store {
             .transpose()
     }
 
-    /// The shipment with this reference, if any.
+    /// The shipment with this reference (any case), if any.
     pub fn shipment_by_reference(&self, reference: &str) -> Result<Option<Shipment>> {
         self.count_call();
+        let reference = reference.trim().to_uppercase();
         match self
             .trees
             .shipments
@@ -312,10 +310,7 @@ impl Store {
         let stored = all
             .as_slice()
             .transaction(|tx| write_in(tx, &writes))
-            .map_err(|error| match error {
-                TransactionError::Abort(error) => error,
-                TransactionError::Storage(error) => error.into(),
-            })?;
+            .map_err(super::from_transaction)?;
         self.commit.committed();
         Ok(stored)
     }
@@ -458,20 +453,16 @@ fn date_bounds(prefix: &[u8], filter: &ShipmentFilter) -> (Bound<Vec<u8>>, Bound
     if filter.departed_from.is_none() && filter.departed_to.is_none() {
         return (Included(prefix.to_vec()), prefix_end(prefix));
     }
+    // Every dated key starts with 1 (see `date_key`), so `[1]` alone is the
+    // lowest dated key.
     let dated = |day: Option<NaiveDate>| {
         let mut key = prefix.to_vec();
-        key.push(1);
-        if let Some(day) = day {
-            key.extend_from_slice(&i32_key(day.num_days_from_ce()));
-        }
+        key.extend(day.map_or(vec![1], |day| date_key(Some(day))));
         key
     };
     let lower = Included(dated(filter.departed_from));
-    let upper = match filter.departed_to {
-        Some(to) => match to.succ_opt() {
-            Some(next) => Excluded(dated(Some(next))),
-            None => prefix_end(prefix),
-        },
+    let upper = match filter.departed_to.and_then(|to| to.succ_opt()) {
+        Some(next) => Excluded(dated(Some(next))),
         None => prefix_end(prefix),
     };
     (lower, upper)

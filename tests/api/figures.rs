@@ -232,7 +232,7 @@ async fn trade_flows_state_value_and_growth_or_null() {
             "partner": { "code": "BRI", "name": "Belt and Road partner countries", "kind": "GROUPING" },
             "value": null,
             "growthPercent": 12.1,
-            "source": { "quote": "In 2025, its trade with Belt and Road partner countries grew 12.1 percent year on year, supported by coordinated China-Europe freight train service and ocean shipping routes." }
+            "source": { "quote": "As an international shipping hub, Shanghai has strengthened its role in linking domestic and global markets. In 2025, its trade with Belt and Road partner countries grew 12.1 percent year on year, supported by coordinated China-Europe freight train service and ocean shipping routes." }
         }])
     );
 }

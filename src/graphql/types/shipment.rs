@@ -9,9 +9,10 @@ use super::{Company, FreightRoute, Hub, Province, TradePartner};
 use crate::domain::{self, CompanyCode, Direction, HubCode, PartnerCode, RouteCode};
 use crate::error::Error;
 use crate::graphql::connection::{page_request, Connection, Total};
+use crate::graphql::errors::to_graphql;
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::NodeId;
-use crate::graphql::loaders::{load, load_optional};
+use crate::graphql::loaders::{load, load_optional, ProvinceSpelling};
 use crate::graphql::scalars::Date;
 use crate::store::{ShipmentQuery as PageQuery, Store};
 
@@ -160,16 +161,18 @@ pub struct ShipmentFilterInput {
 impl ShipmentFilterInput {
     /// Resolves the codes; an unknown province is a `BAD_USER_INPUT` error,
     /// other well-formed but unknown codes simply match nothing.
-    fn resolve(self, store: &Store) -> Result<domain::ShipmentFilter, Error> {
-        let origin_province = match self.origin_province {
-            Some(spelling) => Some(
-                store
-                    .find_province(&spelling)?
-                    .map(|province| province.code)
-                    .ok_or_else(|| Error::bad_input(format!("originProvince: unknown province {spelling:?}; use a code such as \"CN-GD\" or a name such as \"Guangdong\"")))?,
-            ),
+    async fn resolve(self, ctx: &Context<'_>) -> async_graphql::Result<domain::ShipmentFilter> {
+        let origin_province = match self.origin_province.clone() {
+            Some(spelling) => Some(resolve_province(ctx, "originProvince", spelling).await?),
             None => None,
         };
+        self.resolve_codes(origin_province).api()
+    }
+
+    fn resolve_codes(
+        self,
+        origin_province: Option<domain::ProvinceCode>,
+    ) -> Result<domain::ShipmentFilter, Error> {
         let filter = domain::ShipmentFilter {
             origin_province,
             destination_partner: self
@@ -192,6 +195,21 @@ impl ShipmentFilterInput {
         filter.validate()?;
         Ok(filter)
     }
+}
+
+/// The province a client names by code or name, through the request's
+/// loader; an unknown one is a `BAD_USER_INPUT` error naming `field`.
+pub async fn resolve_province(
+    ctx: &Context<'_>,
+    field: &str,
+    spelling: String,
+) -> async_graphql::Result<domain::ProvinceCode> {
+    let found: Option<domain::Province> = load(ctx, ProvinceSpelling(spelling.clone())).await?;
+    found.map(|province| province.code).ok_or_else(|| {
+        to_graphql(&Error::bad_input(format!(
+            "{field}: unknown province {spelling:?}; use a code such as \"CN-GD\" or a name such as \"Guangdong\""
+        )))
+    })
 }
 
 /// Which way a list is sorted.
@@ -277,10 +295,7 @@ pub async fn shipment_connection(
     before: Option<String>,
 ) -> async_graphql::Result<Connection<Shipment>> {
     let request = page_request(first, after, last, before).api()?;
-    let mut filter = filter
-        .unwrap_or_default()
-        .resolve(ctx.data_unchecked::<Store>())
-        .api()?;
+    let mut filter = filter.unwrap_or_default().resolve(ctx).await?;
     let consistent = match pinned {
         Pinned::Nothing => true,
         Pinned::OriginProvince(code) => pin(&mut filter.origin_province, code),
@@ -351,7 +366,7 @@ impl ShipmentRoot {
     ) -> async_graphql::Result<Option<Shipment>> {
         Ok(ctx
             .data_unchecked::<Store>()
-            .shipment_by_reference(reference.trim())
+            .shipment_by_reference(&reference)
             .api()?
             .map(Shipment))
     }
