@@ -28,6 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the GraphQL schema (SDL) that `schema.graphql` holds.
     Schema,
+    /// Print a new random write token and the SHA-256 hash to configure
+    /// with `--write-token-hash`.
+    Token,
 }
 
 /// How to serve.
@@ -39,6 +42,14 @@ pub struct ServeArgs {
     /// The database and its seeding.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// The SHA-256 hash (64 hex digits) of a token allowed to write;
+    /// repeat for several (`tradegraph token` makes one). The environment
+    /// variable takes a comma-separated list.
+    #[arg(long = "write-token-hash", env = "TRADEGRAPH_WRITE_TOKEN_HASHES", value_delimiter = ',')]
+    pub write_token_hashes: Vec<String>,
+    /// A file of write token hashes, one per line (`#` starts a comment).
+    #[arg(long, env = "TRADEGRAPH_WRITE_TOKEN_FILE")]
+    pub write_token_file: Option<PathBuf>,
 }
 
 /// Where the database lives and what seeds it.

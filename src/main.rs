@@ -15,6 +15,11 @@ fn main() -> ExitCode {
             print!("{}", tradegraph::graphql::sdl());
             Ok(())
         }
+        Some(Command::Token) => tradegraph::auth::new_token().map(|(token, hash)| {
+            println!("token: {token}");
+            println!("hash:  {hash}");
+            println!("serve with --write-token-hash {hash}; send the token as Authorization: Bearer <token>");
+        }),
         None => tradegraph::http::block_on(async {
             let application = Application::build(&cli.serve)?;
             application.run_until_stopped().await

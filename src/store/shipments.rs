@@ -227,6 +227,9 @@ pub enum ShipmentWrite {
         /// Refuse with [`Error::Conflict`] unless the stored version is this.
         expected_version: Option<u32>,
     },
+    /// A shipment from a backup, stored as it was: with its id and
+    /// bookkeeping. The id must be free.
+    Restore(Shipment),
     /// Removes a shipment and its index entries.
     Delete {
         /// The shipment.
@@ -541,6 +544,18 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
                     ))));
                 }
                 (Some(old), Some(new))
+            }
+            ShipmentWrite::Restore(shipment) => {
+                if tx[RECORDS].get(id_key(shipment.id))?.is_some()
+                    || tx[BY_REFERENCE].get(shipment.reference.as_bytes())?.is_some()
+                {
+                    return Err(abort(Error::bad_input(format!(
+                        "cannot restore shipment {} ({}): its id or reference is taken",
+                        shipment.id, shipment.reference
+                    ))));
+                }
+                next_id = next_id.max(shipment.id.0 + 1);
+                (None, Some(shipment.clone()))
             }
             ShipmentWrite::Delete {
                 id,

@@ -9,6 +9,11 @@ use tradegraph::app::Application;
 use tradegraph::config::{DatabaseArgs, ServeArgs};
 use tradegraph::store::Store;
 
+/// The write token every test server accepts.
+pub const WRITE_TOKEN: &str = "tg_test_token";
+/// Its SHA-256 hash, as the server is configured.
+pub const WRITE_TOKEN_HASH: &str = "1b5afc8b4a9682ac75c7d15d25eafa4f045413bf2eaeaeeb11e2c616653c1a5d";
+
 /// A running server with its own temporary database.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -36,6 +41,8 @@ pub async fn spawn_app_with(synthetic: u64) -> TestApp {
             cache_mb: 16,
             ..DatabaseArgs::at(dir.path().join("data"))
         },
+        write_token_hashes: vec![WRITE_TOKEN_HASH.to_owned()],
+        write_token_file: None,
     };
     let application = Application::build(&args).expect("the server starts");
     let app = TestApp {
