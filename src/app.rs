@@ -3,8 +3,10 @@
 
 use std::net::TcpListener;
 
+use crate::auth::WriteTokens;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
+use crate::events::Events;
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
@@ -51,6 +53,29 @@ pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Op
     Ok((store, report))
 }
 
+/// The write tokens the server accepts: the hashes given by flag and those
+/// in the token file.
+fn write_tokens(args: &ServeArgs) -> Result<WriteTokens> {
+    let from_file = match &args.write_token_file {
+        Some(path) => std::fs::read_to_string(path).map_err(|source| Error::Io {
+            context: format!("cannot read the write token file {}", path.display()),
+            source,
+        })?,
+        None => String::new(),
+    };
+    let hashes = args
+        .write_token_hashes
+        .iter()
+        .map(String::as_str)
+        .chain(
+            from_file
+                .lines()
+                .map(|line| line.split('#').next().unwrap_or_default()),
+        )
+        .filter(|hash| !hash.trim().is_empty());
+    WriteTokens::from_hex(hashes)
+}
+
 /// A bound, seeded server, ready to run.
 pub struct Application {
     port: u16,
@@ -61,6 +86,12 @@ pub struct Application {
 impl Application {
     /// Prepares the database and binds the listener (port 0 picks a free one).
     pub fn build(args: &ServeArgs) -> Result<Self> {
+        let tokens = write_tokens(args)?;
+        if !tokens.any() {
+            tracing::warn!(
+                "no write token configured: mutations are refused (see `tradegraph token`)"
+            );
+        }
         let (store, report) = prepare_database(&args.database, false)?;
         if let Some(report) = report {
             tracing::info!(added = report.added, "seeded the database");
@@ -76,7 +107,8 @@ impl Application {
                 source,
             })?
             .port();
-        let server = crate::http::server(listener, store.clone())?;
+        let schema = crate::graphql::build_schema(store.clone(), tokens, Events::default());
+        let server = crate::http::server(listener, schema)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,

@@ -45,7 +45,11 @@ pub struct ServeArgs {
     /// The SHA-256 hash (64 hex digits) of a token allowed to write;
     /// repeat for several (`tradegraph token` makes one). The environment
     /// variable takes a comma-separated list.
-    #[arg(long = "write-token-hash", env = "TRADEGRAPH_WRITE_TOKEN_HASHES", value_delimiter = ',')]
+    #[arg(
+        long = "write-token-hash",
+        env = "TRADEGRAPH_WRITE_TOKEN_HASHES",
+        value_delimiter = ','
+    )]
     pub write_token_hashes: Vec<String>,
     /// A file of write token hashes, one per line (`#` starts a comment).
     #[arg(long, env = "TRADEGRAPH_WRITE_TOKEN_FILE")]

@@ -4,12 +4,12 @@
 
 use std::net::TcpListener;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use async_graphql_actix_web::GraphQLRequest;
 
 use crate::error::{Error, Result};
-use crate::graphql::{build_schema, playground_html, TradeSchema};
-use crate::store::Store;
+use crate::graphql::{is_unauthenticated, playground_html, PresentedToken, TradeSchema};
 
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
@@ -30,8 +30,8 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// Binds the routes to a listener.
-pub fn server(listener: TcpListener, store: Store) -> Result<Server> {
-    let schema = web::Data::new(build_schema(store));
+pub fn server(listener: TcpListener, schema: TradeSchema) -> Result<Server> {
+    let schema = web::Data::new(schema);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
@@ -50,9 +50,27 @@ pub fn server(listener: TcpListener, store: Store) -> Result<Server> {
     Ok(Server(server))
 }
 
-/// Runs one GraphQL request.
-async fn graphql(schema: web::Data<TradeSchema>, request: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(request.into_inner()).await.into()
+/// Runs one GraphQL request with the write token the request presents.
+/// A request refused only for its token answers 401.
+async fn graphql(
+    schema: web::Data<TradeSchema>,
+    http: HttpRequest,
+    request: GraphQLRequest,
+) -> HttpResponse {
+    let authorization = http
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let token = PresentedToken::from_authorization(authorization);
+    let response = schema.execute(request.into_inner().data(token)).await;
+    let mut builder = if is_unauthenticated(&response) {
+        let mut builder = HttpResponse::Unauthorized();
+        builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        builder
+    } else {
+        HttpResponse::Ok()
+    };
+    builder.json(response)
 }
 
 /// The GraphiQL playground.

@@ -9,6 +9,7 @@
 //! - `domain`: records, figures, codes and list requests; no I/O.
 //! - `store`: the sled database: trees, indexes, counters, pagination.
 //! - `seed`: the seed files and synthetic data, written into the store.
+//! - `events`: live shipment events for subscribers.
 //! - `graphql`: the schema: object types, loaders, connections, error codes.
 //! - `http`: the actix-web routes.
 //! - `config`: command-line and environment configuration.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod seed;

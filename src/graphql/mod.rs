@@ -5,6 +5,7 @@
 //! (`connection`), and errors get stable codes in one place (`errors`).
 //! [`build_schema`] is the single place context data is registered.
 
+mod auth;
 mod connection;
 pub mod errors;
 mod ids;
@@ -13,10 +14,10 @@ mod scalars;
 mod types;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder,
-};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
+use crate::auth::WriteTokens;
+use crate::events::Events;
 use crate::store::Store;
 
 /// The root query: one part per entity, merged.
@@ -30,23 +31,32 @@ pub struct Query(
     types::NodeRoot,
 );
 
+/// The root mutation: one part per entity, merged. Every field needs a
+/// write token.
+#[derive(MergedObject, Default)]
+pub struct Mutation(types::ShipmentMutation);
+
 /// The schema tradegraph serves.
-pub type TradeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type TradeSchema = Schema<Query, Mutation, EmptySubscription>;
+
+pub use auth::PresentedToken;
 
 /// Builds the schema over a store: registers the store, the extension that
 /// gives every request its own batching loader, and the one that gives every
 /// error a code.
-pub fn build_schema(store: Store) -> TradeSchema {
+pub fn build_schema(store: Store, tokens: WriteTokens, events: Events) -> TradeSchema {
     schema_builder()
         .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
         .data(store)
+        .data(tokens)
+        .data(events)
         .finish()
 }
 
 /// The schema's types and fields, before any context data.
-fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
@@ -54,6 +64,16 @@ pub fn sdl() -> String {
     schema_builder()
         .finish()
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+}
+
+/// Whether a response was refused only for want of a valid write token, so
+/// HTTP can answer 401.
+pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && response.errors.iter().all(|error| {
+            error.extensions.as_ref().and_then(|e| e.get("code"))
+                == Some(&async_graphql::Value::from(errors::code::UNAUTHENTICATED))
+        })
 }
 
 /// The GraphiQL page, pointed at `/graphql`.

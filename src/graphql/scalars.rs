@@ -30,6 +30,12 @@ impl ScalarType for Decimal {
         }
     }
 
+    /// Refusing a malformed number during validation makes the error name
+    /// the argument.
+    fn is_valid(value: &Value) -> bool {
+        <Self as ScalarType>::parse(value.clone()).is_ok()
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.normalize().to_string())
     }

@@ -492,3 +492,39 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Checks that every record of a catalog decodes and is stored under
+    /// the key of its own code (see [`Store::check`]).
+    pub(super) fn check_catalog<R: Catalog>(
+        &self,
+        report: &mut super::check::CheckReport,
+    ) -> Result<()> {
+        use super::check::{reason, show_key, tree_name};
+        let tree = self.catalog_tree(R::TREE);
+        for entry in tree.iter() {
+            let (key, bytes) = entry?;
+            report.records += 1;
+            match decode::<R>(&bytes, R::KIND) {
+                Err(error) => report.found(format!(
+                    "{}: {}: {}",
+                    tree_name(tree),
+                    show_key(&key),
+                    reason(error)
+                )),
+                Ok(record) => {
+                    let own_key = R::key(&record.code());
+                    if own_key != key.as_ref() {
+                        report.found(format!(
+                            "{}: the record under {} has the code {}",
+                            tree_name(tree),
+                            show_key(&key),
+                            show_key(&own_key)
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

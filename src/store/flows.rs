@@ -169,3 +169,98 @@ impl Store {
         decode(&bytes, "trade flow")
     }
 }
+
+impl Store {
+    /// Every trade flow, in key order (province, partner, year), for backups.
+    pub(super) fn scan_trade_flows(&self) -> impl Iterator<Item = Result<TradeFlow>> + '_ {
+        self.trees
+            .flows
+            .flows
+            .iter()
+            .values()
+            .map(|value| decode(&value?, "trade flow"))
+    }
+
+    /// Whether any trade flow or index entry is stored.
+    pub(super) fn has_trade_flows(&self) -> bool {
+        !(self.trees.flows.flows.is_empty() && self.trees.flows.by_partner.is_empty())
+    }
+
+    /// Checks that every flow decodes, is stored under its own key and has
+    /// its by-partner entry, and that every by-partner entry has its flow
+    /// (see [`Store::check`]).
+    pub(super) fn check_trade_flows(&self, report: &mut super::check::CheckReport) -> Result<()> {
+        use super::check::{reason, tree_name};
+        let trees = &self.trees.flows;
+        let mut expected_entries = std::collections::HashSet::new();
+        for entry in trees.flows.iter() {
+            let (key, value) = entry?;
+            report.records += 1;
+            let flow: TradeFlow = match decode(&value, "trade flow") {
+                Ok(flow) => flow,
+                Err(error) => {
+                    report.found(format!(
+                        "{}: {}: {}",
+                        tree_name(&trees.flows),
+                        show_flow_key(&key),
+                        reason(error)
+                    ));
+                    continue;
+                }
+            };
+            let flow_key = TradeFlowKey {
+                province: flow.province.clone(),
+                partner: flow.partner.clone(),
+                year: flow.year,
+            };
+            let own_key = primary_key(&flow_key);
+            if own_key != key.as_ref() {
+                report.found(format!(
+                    "{}: the record under {} is the flow {}",
+                    tree_name(&trees.flows),
+                    show_flow_key(&key),
+                    show_flow_key(&own_key)
+                ));
+            }
+            let index_key = partner_key(&flow_key);
+            if !trees.by_partner.contains_key(&index_key)? {
+                report.found(format!(
+                    "trade flow {} is missing from {}",
+                    show_flow_key(&own_key),
+                    tree_name(&trees.by_partner)
+                ));
+            }
+            expected_entries.insert(index_key);
+        }
+        for key in trees.by_partner.iter().keys() {
+            let key = key?;
+            if !expected_entries.contains(key.as_ref()) {
+                report.found(format!(
+                    "{}: entry {} has no flow",
+                    tree_name(&trees.by_partner),
+                    show_flow_key(&key)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A flow key (either order) as a person reads it: `CN-GD/AR/2025`.
+fn show_flow_key(key: &[u8]) -> String {
+    let parts: Vec<&[u8]> = key.splitn(3, |&byte| byte == 0).collect();
+    match parts.as_slice() {
+        [first, second, year] => match (
+            std::str::from_utf8(first),
+            std::str::from_utf8(second),
+            <[u8; 4]>::try_from(*year),
+        ) {
+            // The inverse of `keys::i32_key`: flip the sign bit back.
+            (Ok(first), Ok(second), Ok(year)) => {
+                format!("{first}/{second}/{}", i32::from_be_bytes(year) ^ i32::MIN)
+            }
+            _ => super::check::show_key(key),
+        },
+        _ => super::check::show_key(key),
+    }
+}

@@ -547,7 +547,9 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
             }
             ShipmentWrite::Restore(shipment) => {
                 if tx[RECORDS].get(id_key(shipment.id))?.is_some()
-                    || tx[BY_REFERENCE].get(shipment.reference.as_bytes())?.is_some()
+                    || tx[BY_REFERENCE]
+                        .get(shipment.reference.as_bytes())?
+                        .is_some()
                 {
                     return Err(abort(Error::bad_input(format!(
                         "cannot restore shipment {} ({}): its id or reference is taken",

@@ -12,7 +12,8 @@ use tradegraph::store::Store;
 /// The write token every test server accepts.
 pub const WRITE_TOKEN: &str = "tg_test_token";
 /// Its SHA-256 hash, as the server is configured.
-pub const WRITE_TOKEN_HASH: &str = "1b5afc8b4a9682ac75c7d15d25eafa4f045413bf2eaeaeeb11e2c616653c1a5d";
+pub const WRITE_TOKEN_HASH: &str =
+    "1b5afc8b4a9682ac75c7d15d25eafa4f045413bf2eaeaeeb11e2c616653c1a5d";
 
 /// A running server with its own temporary database.
 pub struct TestApp {
@@ -33,6 +34,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server with `synthetic` synthetic shipments.
 pub async fn spawn_app_with(synthetic: u64) -> TestApp {
+    spawn_configured(synthetic, vec![WRITE_TOKEN_HASH.to_owned()]).await
+}
+
+/// Starts the server with no write token configured.
+pub async fn spawn_app_without_tokens() -> TestApp {
+    spawn_configured(0, Vec::new()).await
+}
+
+async fn spawn_configured(synthetic: u64, write_token_hashes: Vec<String>) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let args = ServeArgs {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -41,7 +51,7 @@ pub async fn spawn_app_with(synthetic: u64) -> TestApp {
             cache_mb: 16,
             ..DatabaseArgs::at(dir.path().join("data"))
         },
-        write_token_hashes: vec![WRITE_TOKEN_HASH.to_owned()],
+        write_token_hashes,
         write_token_file: None,
     };
     let application = Application::build(&args).expect("the server starts");
@@ -73,6 +83,41 @@ impl TestApp {
             .expect("a JSON body")
     }
 
+    /// Sends a GraphQL request with a bearer token (or none) and returns the
+    /// status and the body.
+    pub async fn post(&self, query: &str, variables: Value, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}/graphql", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request
+            .send_json(&json!({ "query": query, "variables": variables }))
+            .await
+            .expect("the request is sent");
+        let body = response
+            .json::<Value>()
+            .limit(16 << 20)
+            .await
+            .expect("a JSON body");
+        (response.status().as_u16(), body)
+    }
+
+    /// Sends a mutation with the test write token; it must succeed. Returns
+    /// its `data`.
+    pub async fn write(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(query, variables, Some(WRITE_TOKEN)).await;
+        assert_eq!(status, 200, "{body:#}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Sends a mutation with the test write token that must fail; returns
+    /// its errors' codes and messages.
+    pub async fn write_errors(&self, query: &str, variables: Value) -> Vec<(String, String)> {
+        let (_, body) = self.post(query, variables, Some(WRITE_TOKEN)).await;
+        codes_and_messages(&body)
+    }
+
     /// Sends a query that must succeed and returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql(query, variables).await;
@@ -82,23 +127,7 @@ impl TestApp {
 
     /// Sends a query that must fail and returns its errors' codes and messages.
     pub async fn errors(&self, query: &str, variables: Value) -> Vec<(String, String)> {
-        let body = self.graphql(query, variables).await;
-        let errors = body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("expected errors: {body:#}"));
-        errors
-            .iter()
-            .map(|error| {
-                let code = error["extensions"]["code"]
-                    .as_str()
-                    .unwrap_or("(none)")
-                    .to_owned();
-                (
-                    code,
-                    error["message"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
+        codes_and_messages(&self.graphql(query, variables).await)
     }
 
     /// Sends a GET request and returns the status and body.
@@ -133,4 +162,24 @@ pub fn field_of_nodes(connection: &Value, field: &str) -> Vec<Value> {
                 .map(|nodes| nodes.iter().map(|node| node[field].clone()).collect())
         })
         .unwrap_or_default()
+}
+
+/// The code and message of each error in a response body.
+pub fn codes_and_messages(body: &Value) -> Vec<(String, String)> {
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected errors: {body:#}"));
+    errors
+        .iter()
+        .map(|error| {
+            let code = error["extensions"]["code"]
+                .as_str()
+                .unwrap_or("(none)")
+                .to_owned();
+            (
+                code,
+                error["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }

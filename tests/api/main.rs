@@ -6,6 +6,7 @@ mod figures;
 mod helpers;
 mod links;
 mod lists;
+mod mutations;
 mod nodes;
 mod process;
 mod readme;

@@ -9,6 +9,7 @@ mod partner;
 mod province;
 mod route;
 mod shipment;
+mod shipment_mutation;
 
 use async_graphql::{Context, Interface, Object, Union, ID};
 
@@ -18,6 +19,7 @@ pub use self::partner::{PartnerRoot, TradePartner};
 pub use self::province::{Province, ProvinceRoot};
 pub use self::route::{FreightRoute, RouteRoot};
 pub use self::shipment::{Shipment, ShipmentRoot};
+pub use self::shipment_mutation::ShipmentMutation;
 use crate::domain::MAX_PAGE_SIZE;
 use crate::error::Error;
 use crate::graphql::errors::ApiResult;
