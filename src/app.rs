@@ -7,6 +7,7 @@ use crate::auth::WriteTokens;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::http::WebSocketPolicy;
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
@@ -108,7 +109,11 @@ impl Application {
             })?
             .port();
         let schema = crate::graphql::build_schema(store.clone(), tokens, Events::default());
-        let server = crate::http::server(listener, schema)?;
+        let policy = WebSocketPolicy {
+            allowed_origins: args.cors_origins.clone(),
+            max_connections: args.max_websockets,
+        };
+        let server = crate::http::server(listener, schema, policy)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,
@@ -137,5 +142,99 @@ impl Application {
             .map_err(|error| Error::Corrupt(format!("flush task failed: {error}")))??;
         tracing::info!("database flushed and closed");
         Ok(())
+    }
+}
+
+/// The page cache of the one-shot database commands (`check`, `export`,
+/// `import`), which read each record about once.
+const COMMAND_CACHE_BYTES: u64 = 64 << 20;
+
+/// Opens a database that must already exist: a command that only reads it
+/// would otherwise create an empty one and report on that.
+fn open_existing(data_dir: &std::path::Path) -> Result<Store> {
+    if !data_dir.is_dir() {
+        return Err(Error::bad_input(format!(
+            "no database at {}: the directory does not exist",
+            data_dir.display()
+        )));
+    }
+    Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES))
+}
+
+/// `tradegraph check`: checks the database in `data_dir`, writes each
+/// inconsistency to `out` and then a summary line (`ok: N records
+/// checked`), and returns whether the database is consistent.
+pub fn check_database(data_dir: &std::path::Path, out: &mut impl std::io::Write) -> Result<bool> {
+    let report = open_existing(data_dir)?.check()?;
+    let mut lines = report.problems.clone();
+    lines.push(if report.is_consistent() {
+        format!("ok: {} records checked", report.records)
+    } else {
+        format!(
+            "{} inconsistencies in {} records checked",
+            report.problems.len(),
+            report.records
+        )
+    });
+    for line in lines {
+        writeln!(out, "{line}").map_err(|source| Error::Io {
+            context: "cannot write the check report".into(),
+            source,
+        })?;
+    }
+    Ok(report.is_consistent())
+}
+
+/// `tradegraph export`: writes the database in `data_dir` as JSON lines to
+/// the file `output` (synced to disk), or to standard output when `None`.
+/// Returns how many records it wrote. A failed export removes its file, so
+/// that no partial backup is left looking like a whole one.
+pub fn export_database(
+    data_dir: &std::path::Path,
+    output: Option<&std::path::Path>,
+) -> Result<u64> {
+    let store = open_existing(data_dir)?;
+    let Some(path) = output else {
+        return store.export(&mut std::io::BufWriter::new(std::io::stdout().lock()));
+    };
+    let file = std::fs::File::create(path).map_err(|source| Error::Io {
+        context: format!("cannot create {}", path.display()),
+        source,
+    })?;
+    let mut writer = std::io::BufWriter::new(file);
+    let exported = store.export(&mut writer).and_then(|n_records| {
+        writer.get_ref().sync_all().map_err(|source| Error::Io {
+            context: format!("cannot sync {}", path.display()),
+            source,
+        })?;
+        Ok(n_records)
+    });
+    if exported.is_err() {
+        // The error being reported matters more than a failure to clean up.
+        let _ = std::fs::remove_file(path);
+    }
+    exported
+}
+
+/// `tradegraph import`: restores the backup in the file `input`, or on
+/// standard input when `None`, into the empty database in `data_dir`
+/// (created when missing). Returns how many records it wrote.
+pub fn import_database(
+    data_dir: &std::path::Path,
+    input: Option<&std::path::Path>,
+) -> Result<u64> {
+    // Open the backup first, so that a wrong path creates no database.
+    let file = input
+        .map(|path| {
+            std::fs::File::open(path).map_err(|source| Error::Io {
+                context: format!("cannot open {}", path.display()),
+                source,
+            })
+        })
+        .transpose()?;
+    let store = Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES))?;
+    match file {
+        Some(file) => store.import(std::io::BufReader::new(file)),
+        None => store.import(std::io::stdin().lock()),
     }
 }

@@ -31,6 +31,36 @@ pub enum Command {
     /// Print a new random write token and the SHA-256 hash to configure
     /// with `--write-token-hash`.
     Token,
+    /// Read the whole database and verify that every record decodes and
+    /// that indexes and counters agree with the records. Prints each
+    /// inconsistency and exits with 1 if there is any. The database must not
+    /// be in use.
+    Check {
+        /// The directory of the database to check (it must exist).
+        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Write the whole database as JSON lines, the first a header. The
+    /// database must not be in use.
+    Export {
+        /// The directory of the database to export (it must exist).
+        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// The file to write (replaced if it exists); standard output if
+        /// absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a backup written by `export` into an empty database.
+    Import {
+        /// The directory of the database to restore into (created when
+        /// missing; it must hold no records).
+        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// The backup to read; standard input if absent.
+        #[arg(long)]
+        input: Option<PathBuf>,
+    },
 }
 
 /// How to serve.
@@ -54,6 +84,14 @@ pub struct ServeArgs {
     /// A file of write token hashes, one per line (`#` starts a comment).
     #[arg(long, env = "TRADEGRAPH_WRITE_TOKEN_FILE")]
     pub write_token_file: Option<PathBuf>,
+    /// An origin (`https://app.example.com`) whose pages may use the API
+    /// from a browser; repeat for several. The server's own origin is always
+    /// allowed. The environment variable takes a comma-separated list.
+    #[arg(long = "cors-origin", env = "TRADEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// The most WebSocket (subscription) connections open at once.
+    #[arg(long, env = "TRADEGRAPH_MAX_WEBSOCKETS", default_value_t = 256)]
+    pub max_websockets: usize,
 }
 
 /// Where the database lives and what seeds it.

@@ -20,6 +20,25 @@ fn main() -> ExitCode {
             println!("hash:  {hash}");
             println!("serve with --write-token-hash {hash}; send the token as Authorization: Bearer <token>");
         }),
+        Some(Command::Check { data_dir }) => {
+            match tradegraph::app::check_database(&data_dir, &mut std::io::stdout()) {
+                Ok(true) => Ok(()),
+                // Each inconsistency is printed; the exit status says there were some.
+                Ok(false) => return ExitCode::FAILURE,
+                Err(error) => Err(error),
+            }
+        }
+        Some(Command::Export { data_dir, output }) => {
+            tradegraph::app::export_database(&data_dir, output.as_deref()).map(|n_records| {
+                // Standard error, since standard output may be the backup.
+                eprintln!("exported {n_records} records from {}", data_dir.display());
+            })
+        }
+        Some(Command::Import { data_dir, input }) => {
+            tradegraph::app::import_database(&data_dir, input.as_deref()).map(|n_records| {
+                println!("imported {n_records} records into {}", data_dir.display());
+            })
+        }
         None => tradegraph::http::block_on(async {
             let application = Application::build(&cli.serve)?;
             application.run_until_stopped().await

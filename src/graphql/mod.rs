@@ -11,10 +11,11 @@ pub mod errors;
 mod ids;
 mod loaders;
 mod scalars;
+mod subscription;
 mod types;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::auth::WriteTokens;
 use crate::events::Events;
@@ -37,7 +38,7 @@ pub struct Query(
 pub struct Mutation(types::ShipmentMutation);
 
 /// The schema tradegraph serves.
-pub type TradeSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub use auth::PresentedToken;
 
@@ -55,8 +56,12 @@ pub fn build_schema(store: Store, tokens: WriteTokens, events: Events) -> TradeS
 }
 
 /// The schema's types and fields, before any context data.
-fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn schema_builder() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -81,7 +81,7 @@ pub(super) fn tree_name(tree: &sled::Tree) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ShipmentId, TradeFlowKey};
+    use crate::domain::{ShipmentFilter, ShipmentId, TransportMode};
     use crate::seed;
     use crate::store::keys::i32_key;
     use crate::store::StoreOptions;
@@ -123,7 +123,11 @@ mod tests {
     #[test]
     fn a_missing_index_entry_and_its_counter_are_named() {
         let (_dir, store) = seeded();
-        let shipment = store.shipment_by_reference("SYN-00000003").unwrap().unwrap();
+        let shipment = store
+            .scan_shipments()
+            .map(Result::unwrap)
+            .find(|shipment| !shipment.hubs().is_empty())
+            .unwrap();
         let hub = shipment.hubs()[0].as_str().to_owned();
         let by_hub = tree(&store, "shipments_by_hub");
         let prefix = [hub.as_bytes(), &[0, b'd']].concat();
@@ -143,8 +147,8 @@ mod tests {
             report.problems,
             [
                 format!(
-                    "shipment {} (SYN-00000003) is missing from shipments_by_hub: {hub}/departure/{}",
-                    shipment.id, shipment.id
+                    "shipment {} ({}) is missing from shipments_by_hub: {hub}/departure/{}",
+                    shipment.id, shipment.reference, shipment.id
                 ),
                 format!(
                     "counter shipments_by_hub/{hub} says {before}, index has {}",
@@ -155,37 +159,29 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_counter_and_a_missing_counter_are_named() {
+    fn wrong_missing_and_stray_counters_are_named() {
         let (_dir, store) = seeded();
-        let counts = tree(&store, "shipment_counts");
-        let mode_tag = 0x10 + 6;
-        let sea = [&[mode_tag][..], b"SEA"].concat();
-        let entries = store
-            .shipment_counts(&[crate::domain::ShipmentFilter {
-                mode: Some(crate::domain::TransportMode::Sea),
+        let counted = |mode| {
+            let filter = ShipmentFilter {
+                mode: Some(mode),
                 ..Default::default()
-            }])
-            .unwrap()[0];
-        counts.insert(&sea, &999u64.to_be_bytes()).unwrap();
-        counts.remove([&[mode_tag][..], b"RAIL"].concat()).unwrap();
-        let rail = store
-            .check()
-            .unwrap()
-            .problems
-            .into_iter()
-            .filter(|line| line.contains("RAIL"))
-            .collect::<Vec<_>>();
+            };
+            store.shipment_counts(&[filter]).unwrap()[0]
+        };
+        let (n_sea, n_rail) = (counted(TransportMode::Sea), counted(TransportMode::Rail));
+        let counts = tree(&store, "shipment_counts");
+        // The counters of the mode index: its tag (0x10 + 6), then the value.
+        counts.insert(b"\x16SEA", &999u64.to_be_bytes()).unwrap();
+        counts.remove(b"\x16RAIL").unwrap();
         counts.insert([0x7f], &1u64.to_be_bytes()).unwrap();
 
         let report = store.check().unwrap();
 
-        assert_eq!(rail.len(), 1);
-        assert!(rail[0].starts_with("counter shipments_by_mode/RAIL is missing, index has "));
         assert_eq!(
             report.problems,
             [
-                format!("counter shipments_by_mode/SEA says 999, index has {entries}"),
-                rail[0].clone(),
+                format!("counter shipments_by_mode/RAIL is missing, index has {n_rail}"),
+                format!("counter shipments_by_mode/SEA says 999, index has {n_sea}"),
                 "shipment_counts: counter 0x7f names no index".to_owned(),
             ]
         );
@@ -211,7 +207,10 @@ mod tests {
         by_reference
             .insert("GHOST", &ShipmentId(9999).0.to_be_bytes())
             .unwrap();
-        tree(&store, "provinces").insert("CN-GD", &[1, 2, 3]).unwrap();
+        let provinces = tree(&store, "provinces");
+        provinces.insert("CN-GD", &[]).unwrap();
+        let jiangsu = provinces.get("CN-JS").unwrap().unwrap();
+        provinces.insert("CN-ZZ", jiangsu).unwrap();
 
         let report = store.check().unwrap();
 
@@ -220,6 +219,7 @@ mod tests {
             [
                 "provinces: CN-GD: province does not decode: UnexpectedEnd { additional: 1 }"
                     .to_owned(),
+                "provinces: the record under CN-ZZ has the code CN-JS".to_owned(),
                 format!(
                     "shipment {} (SYN-00000001) is missing from shipments_by_reference",
                     shipment.id
@@ -240,14 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn flows_and_their_index_are_checked_both_ways() {
+    fn flows_idempotency_keys_and_the_next_id_are_checked() {
         let (_dir, store) = seeded();
         let flow = store.scan_trade_flows().next().unwrap().unwrap();
-        let key = TradeFlowKey {
-            province: flow.province.clone(),
-            partner: flow.partner.clone(),
-            year: flow.year,
-        };
         let partner_key = [
             flow.partner.as_str().as_bytes(),
             &[0],
@@ -261,15 +256,16 @@ mod tests {
         by_partner
             .insert([&b"ZZ\0CN-GD\0"[..], &i32_key(1999)].concat(), &[])
             .unwrap();
-        let next_id = 3u64;
         tree(&store, "meta")
-            .insert("next_shipment_id", &next_id.to_be_bytes())
+            .insert("next_shipment_id", &3u64.to_be_bytes())
+            .unwrap();
+        tree(&store, "shipment_idempotency_keys")
+            .insert("retry-1", &9999u64.to_be_bytes())
             .unwrap();
 
         let report = store.check().unwrap();
 
-        assert_eq!(store.trade_flow(&key).unwrap(), Some(flow.clone()));
-        let n_shipments = report.records - 33 - store.scan_trade_flows().count() as u64;
+        let largest_id = store.scan_shipments().map(|s| s.unwrap().id).max().unwrap();
         assert_eq!(
             report.problems,
             [
@@ -279,8 +275,10 @@ mod tests {
                 ),
                 "trade_flows_by_partner: entry ZZ/CN-GD/1999 has no flow".to_owned(),
                 format!(
-                    "next_shipment_id is 3, but shipment {n_shipments} exists; it must be greater than every id"
+                    "next_shipment_id is 3, but shipment {largest_id} exists; it must be greater than every id"
                 ),
+                "shipment_idempotency_keys: key retry-1 points to shipment 9999, an id never assigned"
+                    .to_owned(),
             ]
         );
     }

@@ -6,7 +6,9 @@
 //! as one store call (see [`Store::calls`]), which is how tests prove that
 //! a nested query costs one call per kind of entity per level.
 
+mod backup;
 mod catalog;
+mod check;
 mod codec;
 mod durability;
 mod flows;
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use catalog::{Catalog, CatalogTree, Counted, RouteQuery, SearchHit};
+pub use check::CheckReport;
 pub use flows::TradeFlowQuery;
 pub use shipments::{ShipmentQuery, ShipmentWrite};
 

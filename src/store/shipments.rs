@@ -634,3 +634,330 @@ fn for_each_entry(
     }
     Ok(())
 }
+
+/// Whole-database reads, checks and restores, for `tradegraph check`,
+/// `export` and `import`. They reuse the key helpers above, so the check
+/// derives every expected entry exactly as a write does.
+impl Store {
+    /// Every shipment, in id order.
+    pub(super) fn scan_shipments(&self) -> impl Iterator<Item = Result<Shipment>> + '_ {
+        self.trees
+            .shipments
+            .records
+            .iter()
+            .values()
+            .map(|value| decode(&value?, "shipment"))
+    }
+
+    /// Whether any shipment, index entry, counter or idempotency key is stored.
+    pub(super) fn has_shipments(&self) -> bool {
+        let trees = &self.trees.shipments;
+        [
+            &trees.records,
+            &trees.by_reference,
+            &trees.counts,
+            &trees.idempotency,
+        ]
+        .into_iter()
+        .chain(&trees.indexes)
+        .any(|tree| !tree.is_empty())
+    }
+
+    /// The id the next inserted shipment gets.
+    pub(super) fn next_shipment_id(&self) -> Result<u64> {
+        Ok(decode_counter(self.trees.meta.get(NEXT_ID_KEY)?.as_deref())?.max(1))
+    }
+
+    /// Raises the id the next inserted shipment gets to at least `next`, so
+    /// that a restored database never hands out again the id of a shipment
+    /// deleted before the backup was made.
+    pub(super) fn raise_next_shipment_id(&self, next: u64) -> Result<()> {
+        self.trees
+            .meta
+            .transaction(|meta| {
+                let stored = decode_counter(meta.get(NEXT_ID_KEY)?.as_deref()).map_err(abort)?;
+                if next > stored {
+                    meta.insert(NEXT_ID_KEY, &next.to_be_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(super::from_transaction)?;
+        self.commit.committed();
+        Ok(())
+    }
+
+    /// Checks every shipment, its reference, its index entries and the
+    /// counters (see [`Store::check`]): each record decodes under its own
+    /// id; the reference index maps its reference to it and every entry of
+    /// that index to a shipment with that reference; every facet index has
+    /// exactly the entries the shipments' fields call for; every counter
+    /// equals the departure-ordered entries under its value; idempotency
+    /// keys name ids that were assigned; and the next id is greater than
+    /// every id.
+    ///
+    /// An idempotency key may name a shipment that no longer exists: a
+    /// delete leaves the key, so that a retried insert is told the shipment
+    /// is gone rather than creating it again. That is not an inconsistency.
+    pub(super) fn check_shipments(&self, report: &mut super::check::CheckReport) -> Result<()> {
+        use super::check::{reason, show_key, tree_name};
+        let trees = &self.trees.shipments;
+
+        let mut largest_id: Option<ShipmentId> = None;
+        for entry in trees.records.iter() {
+            let (key, value) = entry?;
+            report.records += 1;
+            let shipment: Shipment = match decode(&value, "shipment") {
+                Ok(shipment) => shipment,
+                Err(error) => {
+                    report.found(format!(
+                        "{}: {}: {}",
+                        tree_name(&trees.records),
+                        show_id(&key),
+                        reason(error)
+                    ));
+                    continue;
+                }
+            };
+            let (id, reference) = (shipment.id, &shipment.reference);
+            if key.as_ref() != id_key(id) {
+                report.found(format!(
+                    "{}: the record under {} is shipment {id} ({reference})",
+                    tree_name(&trees.records),
+                    show_id(&key)
+                ));
+            }
+            largest_id = largest_id.max(Some(id));
+            if trees.by_reference.get(reference.as_bytes())?.as_deref() != Some(&id_key(id)[..]) {
+                report.found(format!(
+                    "shipment {id} ({reference}) is missing from {}",
+                    tree_name(&trees.by_reference)
+                ));
+            }
+            for_each_entry(&shipment, |facet, _, keys| {
+                for key in keys {
+                    if !trees.index(facet).contains_key(&key)? {
+                        report.found(format!(
+                            "shipment {id} ({reference}) is missing from {}: {}",
+                            facet.tree_name(),
+                            show_entry(&key)
+                        ));
+                    }
+                }
+                Ok(())
+            })
+            .map_err(outside_transaction)?;
+        }
+
+        for entry in trees.by_reference.iter() {
+            let (reference, id) = entry?;
+            let (tree, shown) = (tree_name(&trees.by_reference), show_key(&reference));
+            let Some(id) = id_value(&id) else {
+                report.found(format!("{tree}: entry {shown} does not hold an id"));
+                continue;
+            };
+            match self.stored_for_check(id)? {
+                Stored::Missing => report.found(format!(
+                    "{tree}: entry {shown} points to missing shipment {id}"
+                )),
+                Stored::Found(shipment) if shipment.reference.as_bytes() != reference.as_ref() => {
+                    report.found(format!(
+                        "{tree}: entry {shown} points to shipment {id} ({})",
+                        shipment.reference
+                    ))
+                }
+                // An undecodable record was reported with the records.
+                Stored::Found(_) | Stored::Undecodable => {}
+            }
+        }
+
+        for facet in FACETS {
+            let tree = trees.index(facet);
+            // Departure-ordered entries by value, for the counters.
+            let mut entries: std::collections::BTreeMap<Vec<u8>, u64> = Default::default();
+            for key in tree.iter().keys() {
+                let key = key?;
+                let (Some((value, order)), Ok(id)) = (split_entry(&key), id_from_suffix(&key))
+                else {
+                    report.found(format!(
+                        "{}: entry {} is not an index key",
+                        facet.tree_name(),
+                        show_key(&key)
+                    ));
+                    continue;
+                };
+                if order == BY_DEPARTURE {
+                    *entries.entry(value.to_vec()).or_default() += 1;
+                }
+                match self.stored_for_check(id)? {
+                    Stored::Missing => report.found(format!(
+                        "{}: entry {} points to missing shipment {id}",
+                        facet.tree_name(),
+                        show_entry(&key)
+                    )),
+                    Stored::Found(shipment) => {
+                        let mut belongs = false;
+                        for_each_entry(&shipment, |each, _, keys| {
+                            belongs |= each == facet && keys.iter().any(|k| k[..] == key[..]);
+                            Ok(())
+                        })
+                        .map_err(outside_transaction)?;
+                        if !belongs {
+                            report.found(format!(
+                                "{}: entry {} does not match shipment {id} ({})",
+                                facet.tree_name(),
+                                show_entry(&key),
+                                shipment.reference
+                            ));
+                        }
+                    }
+                    Stored::Undecodable => {}
+                }
+            }
+            for (value, n_entries) in &entries {
+                let name = counter_name(facet, value);
+                match trees.counts.get(counter_key(facet, value))? {
+                    None => report.found(format!(
+                        "counter {name} is missing, index has {n_entries}"
+                    )),
+                    Some(bytes) => match decode_counter(Some(&bytes)) {
+                        Ok(count) if count == *n_entries => {}
+                        Ok(count) => report.found(format!(
+                            "counter {name} says {count}, index has {n_entries}"
+                        )),
+                        Err(_) => report.found(format!("counter {name} is not 8 bytes")),
+                    },
+                }
+            }
+            // Counters of values with no entries left must say zero.
+            let tag = [facet.tag()];
+            for entry in trees.counts.scan_prefix(tag) {
+                let (key, bytes) = entry?;
+                let value = &key[tag.len()..];
+                if entries.contains_key(value) {
+                    continue;
+                }
+                let name = counter_name(facet, value);
+                match decode_counter(Some(&bytes)) {
+                    Ok(0) => {}
+                    Ok(count) => report.found(format!("counter {name} says {count}, index has 0")),
+                    Err(_) => report.found(format!("counter {name} is not 8 bytes")),
+                }
+            }
+        }
+        for key in trees.counts.iter().keys() {
+            let key = key?;
+            if !FACETS.iter().any(|facet| key.first() == Some(&facet.tag())) {
+                report.found(format!(
+                    "{}: counter {} names no index",
+                    tree_name(&trees.counts),
+                    show_key(&key)
+                ));
+            }
+        }
+
+        let stored_next = self.trees.meta.get(NEXT_ID_KEY)?;
+        let next_id = match decode_counter(stored_next.as_deref()) {
+            Ok(next_id) => Some(next_id),
+            Err(_) => {
+                report.found("next_shipment_id is not 8 bytes".to_owned());
+                None
+            }
+        };
+        if let (Some(next_id), Some(largest)) = (next_id, largest_id) {
+            if stored_next.is_none() {
+                report.found(format!(
+                    "next_shipment_id is missing, but shipment {largest} exists"
+                ));
+            } else if next_id <= largest.0 {
+                report.found(format!(
+                    "next_shipment_id is {next_id}, but shipment {largest} exists; it must be greater than every id"
+                ));
+            }
+        }
+
+        for entry in trees.idempotency.iter() {
+            let (key, id) = entry?;
+            let (tree, shown) = (tree_name(&trees.idempotency), show_key(&key));
+            match id_value(&id) {
+                None => report.found(format!("{tree}: key {shown} does not hold an id")),
+                Some(id) if next_id.is_some_and(|next_id| id.0 >= next_id) => report.found(
+                    format!("{tree}: key {shown} points to shipment {id}, an id never assigned"),
+                ),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The shipment with this id as a check sees it.
+    fn stored_for_check(&self, id: ShipmentId) -> Result<Stored> {
+        Ok(match self.trees.shipments.records.get(id_key(id))? {
+            None => Stored::Missing,
+            Some(bytes) => decode(&bytes, "shipment").map_or(Stored::Undecodable, Stored::Found),
+        })
+    }
+}
+
+/// A stored shipment as a check sees it.
+enum Stored {
+    Missing,
+    Undecodable,
+    Found(Shipment),
+}
+
+/// The error of a [`for_each_entry`] callback run outside a transaction,
+/// where only storage errors can happen.
+fn outside_transaction(error: ConflictableTransactionError<Error>) -> Error {
+    match error {
+        ConflictableTransactionError::Abort(error) => error,
+        ConflictableTransactionError::Storage(error) => error.into(),
+        ConflictableTransactionError::Conflict => {
+            Error::Corrupt("a transaction conflict outside a transaction".into())
+        }
+    }
+}
+
+/// A value that must be exactly one id.
+fn id_value(bytes: &[u8]) -> Option<ShipmentId> {
+    (bytes.len() == super::keys::ID_LEN)
+        .then(|| id_from_suffix(bytes).ok())
+        .flatten()
+}
+
+/// The value and order byte of an index key (see [`index_key`]).
+fn split_entry(key: &[u8]) -> Option<(&[u8], u8)> {
+    let end = key.iter().position(|&byte| byte == TEXT_END)?;
+    Some((&key[..end], *key.get(end + 1)?))
+}
+
+/// An index key as a person reads it: `CN-JS/departure/42`.
+fn show_entry(key: &[u8]) -> String {
+    let Some((value, order)) = split_entry(key) else {
+        return super::check::show_key(key);
+    };
+    let order = match order {
+        BY_DEPARTURE => "departure",
+        BY_QUANTITY => "quantity",
+        _ => "unknown order",
+    };
+    let id = id_from_suffix(key).map_or_else(|_| "?".to_owned(), |id| id.to_string());
+    if value.is_empty() {
+        format!("{order}/{id}")
+    } else {
+        format!("{}/{order}/{id}", super::check::show_key(value))
+    }
+}
+
+/// A shipment record key as a person reads it: the id, or hex.
+fn show_id(key: &[u8]) -> String {
+    id_value(key).map_or_else(|| super::check::show_key(key), |id| id.to_string())
+}
+
+/// A counter as a person reads it: `shipments_by_mode/SEA`.
+fn counter_name(facet: Facet, value: &[u8]) -> String {
+    if value.is_empty() {
+        facet.tree_name().to_owned()
+    } else {
+        format!("{}/{}", facet.tree_name(), super::check::show_key(value))
+    }
+}

@@ -53,6 +53,8 @@ async fn spawn_configured(synthetic: u64, write_token_hashes: Vec<String>) -> Te
         },
         write_token_hashes,
         write_token_file: None,
+        cors_origins: vec!["https://allowed.example".to_owned()],
+        max_websockets: 4,
     };
     let application = Application::build(&args).expect("the server starts");
     let app = TestApp {

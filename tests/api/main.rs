@@ -12,3 +12,4 @@ mod process;
 mod readme;
 mod schema;
 mod seeding;
+mod subscriptions;

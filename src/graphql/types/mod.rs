@@ -18,7 +18,7 @@ pub use self::hub::{Company, Hub, HubRoot};
 pub use self::partner::{PartnerRoot, TradePartner};
 pub use self::province::{Province, ProvinceRoot};
 pub use self::route::{FreightRoute, RouteRoot};
-pub use self::shipment::{Shipment, ShipmentRoot};
+pub use self::shipment::{Shipment, ShipmentFilterInput, ShipmentRoot};
 pub use self::shipment_mutation::ShipmentMutation;
 use crate::domain::MAX_PAGE_SIZE;
 use crate::error::Error;

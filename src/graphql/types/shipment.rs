@@ -161,7 +161,7 @@ pub struct ShipmentFilterInput {
 impl ShipmentFilterInput {
     /// Resolves the codes; an unknown province is a `BAD_USER_INPUT` error,
     /// other well-formed but unknown codes simply match nothing.
-    async fn resolve(self, ctx: &Context<'_>) -> async_graphql::Result<domain::ShipmentFilter> {
+    pub async fn resolve(self, ctx: &Context<'_>) -> async_graphql::Result<domain::ShipmentFilter> {
         let origin_province = match self.origin_province.clone() {
             Some(spelling) => Some(resolve_province(ctx, "originProvince", spelling).await?),
             None => None,

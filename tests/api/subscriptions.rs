@@ -1,0 +1,123 @@
+//! Live updates over WebSocket with the `graphql-transport-ws` protocol,
+//! spoken by a real WebSocket client: events after writes, the write token
+//! over WebSocket, the origin check and the connection cap.
+
+use std::time::Duration;
+
+use awc::ws::{Frame, Message};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, WRITE_TOKEN};
+
+type Connection = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
+
+/// Opens a `graphql-transport-ws` connection, optionally from a browser
+/// origin, and returns the HTTP status of the upgrade and the connection.
+async fn open(app: &TestApp, origin: Option<&str>) -> Result<Connection, u16> {
+    let mut request = awc::Client::new()
+        .ws(format!("{}/graphql", app.address.replacen("http", "ws", 1)))
+        .protocols(["graphql-transport-ws"]);
+    if let Some(origin) = origin {
+        request = request.origin(origin);
+    }
+    match request.connect().await {
+        Ok((_, connection)) => Ok(connection),
+        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status.as_u16()),
+        Err(other) => panic!("the upgrade failed: {other}"),
+    }
+}
+
+async fn send(connection: &mut Connection, message: Value) {
+    connection.send(Message::Text(message.to_string().into())).await.expect("sent");
+}
+
+/// The next text message, skipping pings; fails after five seconds.
+async fn receive(connection: &mut Connection) -> Value {
+    loop {
+        let frame = actix_web::rt::time::timeout(Duration::from_secs(5), connection.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        match frame {
+            Frame::Text(text) => return serde_json::from_slice(&text).expect("JSON"),
+            Frame::Ping(_) | Frame::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Opens a connection and completes `connection_init`.
+async fn connect(app: &TestApp, payload: Value) -> Connection {
+    let mut connection = open(app, None).await.expect("the upgrade succeeds");
+    send(&mut connection, json!({ "type": "connection_init", "payload": payload })).await;
+    assert_eq!(receive(&mut connection).await, json!({ "type": "connection_ack" }));
+    connection
+}
+
+#[actix_web::test]
+async fn a_created_shipment_reaches_a_subscriber() {
+    let app = spawn_app().await;
+    let mut connection = connect(&app, json!({})).await;
+    send(
+        &mut connection,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query":
+            "subscription { shipmentEvents(filter: {originProvince: \"JS\"}) { kind sequence shipment { reference cargo originProvince { name } } } }" } }),
+    )
+    .await;
+    // Give the server a moment to register the subscription.
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    let create = "mutation ($input: CreateShipmentInput!) { createShipment(input: $input) { shipment { reference } } }";
+    app.write(create, json!({ "input": { "reference": "ZJ-1", "cargo": "small commodities", "originProvince": "ZJ" } })).await;
+    app.write(create, json!({ "input": { "reference": "JS-1", "cargo": "wind turbines", "originProvince": "Jiangsu" } })).await;
+    let event = receive(&mut connection).await;
+
+    assert_eq!(
+        event,
+        json!({ "id": "1", "type": "next", "payload": { "data": { "shipmentEvents": {
+            "kind": "CREATED", "sequence": 2,
+            "shipment": { "reference": "JS-1", "cargo": "wind turbines", "originProvince": { "name": "Jiangsu" } }
+        } } } })
+    );
+}
+
+const MUTATION: &str = "mutation { createShipment(input: {cargo: \"drones\"}) { shipment { reference } } }";
+
+#[actix_web::test]
+async fn a_mutation_over_websocket_needs_the_token_too() {
+    let app = spawn_app().await;
+    let mut anonymous = connect(&app, json!({})).await;
+    let mut trusted = connect(&app, json!({ "Authorization": format!("Bearer {WRITE_TOKEN}") })).await;
+
+    send(&mut anonymous, json!({ "id": "a", "type": "subscribe", "payload": { "query": MUTATION } })).await;
+    let refused = receive(&mut anonymous).await;
+    send(&mut trusted, json!({ "id": "t", "type": "subscribe", "payload": { "query": MUTATION } })).await;
+    let accepted = receive(&mut trusted).await;
+
+    assert_eq!(refused["type"], "next");
+    assert_eq!(refused["payload"]["data"], Value::Null);
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(accepted["payload"]["data"]["createShipment"]["shipment"]["reference"], "SHP-00000005");
+    let count = app.data("{ shipments { totalCount } }", json!({})).await;
+    assert_eq!(count["shipments"]["totalCount"], 5, "only the trusted mutation wrote");
+}
+
+#[actix_web::test]
+async fn only_allowed_origins_may_connect_and_connections_are_capped() {
+    let app = spawn_app().await;
+
+    let foreign = open(&app, Some("https://evil.example")).await.err();
+    let allowed = open(&app, Some("https://allowed.example")).await;
+    let own = open(&app, Some(&app.address)).await;
+    // The test server allows four connections at once: these two, and two
+    // more without an origin (not a browser).
+    let third = open(&app, None).await;
+    let fourth = open(&app, None).await;
+    let over = open(&app, None).await.err();
+
+    assert_eq!(foreign, Some(403));
+    assert!(allowed.is_ok() && own.is_ok() && third.is_ok() && fourth.is_ok());
+    assert_eq!(over, Some(503));
+}
