@@ -418,8 +418,8 @@ pub struct TradeFlow {
     pub growth_percent: Option<f64>,
     /// What else the text says, e.g. "largest trading partner".
     pub note: Option<String>,
-    /// Where the flow is stated.
-    pub source: Source,
+    /// Where the flow is stated; none for flows recorded through the API.
+    pub source: Option<Source>,
     /// Bookkeeping.
     pub meta: RecordMeta,
 }

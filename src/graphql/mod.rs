@@ -35,7 +35,7 @@ pub struct Query(
 /// The root mutation: one part per entity, merged. Every field needs a
 /// write token.
 #[derive(MergedObject, Default)]
-pub struct Mutation(types::ShipmentMutation);
+pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 
 /// The schema tradegraph serves.
 pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;

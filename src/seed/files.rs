@@ -674,7 +674,7 @@ impl TradeFlowFile {
                 .transpose()?,
             growth_percent: self.growth_percent,
             note: self.note.clone(),
-            source: checker.source("source", &self.source)?,
+            source: Some(checker.source("source", &self.source)?),
             meta: seeded(),
         })
     }

@@ -18,7 +18,7 @@ use crate::domain::{
     NationalSummary, Page, PageRequest, PartnerCode, PartnerKind, Province, ProvinceCode,
     ProvinceOrderField, Record, RouteCode, TradePartner, TransportMode, REPORT_YEAR,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Which tree a catalog lives in.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +40,7 @@ pub enum CatalogTree {
 /// A record kept in a catalog tree under its code.
 pub trait Catalog: Record + Serialize + DeserializeOwned + Clone + PartialEq {
     /// The code that names a record.
-    type Code: Clone + Eq + Hash;
+    type Code: Clone + Eq + Hash + std::fmt::Display;
     /// The tree the records live in.
     const TREE: CatalogTree;
     /// What a record is called in errors.
@@ -526,5 +526,28 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Writes a record whose code must be new. Two writers racing for one
+    /// code cannot both succeed: the write is a compare-and-swap.
+    pub fn insert_new<R: Catalog>(&self, record: &R) -> Result<()> {
+        let code = record.code();
+        let swapped = self.catalog_tree(R::TREE).compare_and_swap(
+            R::key(&code),
+            None as Option<&[u8]>,
+            Some(encode(record)?),
+        )?;
+        match swapped {
+            Ok(()) => {
+                self.commit.committed();
+                Ok(())
+            }
+            Err(_) => Err(Error::bad_input(format!(
+                "code: a {} with code {code} already exists; codes are unique",
+                R::KIND
+            ))),
+        }
     }
 }

@@ -264,3 +264,42 @@ fn show_flow_key(key: &[u8]) -> String {
         _ => super::check::show_key(key),
     }
 }
+
+impl Store {
+    /// Records a flow through the API: creates it, or replaces the stored
+    /// one for the same province, partner and year, raising its version.
+    /// Returns the flow as stored.
+    pub fn record_trade_flow(&self, flow: TradeFlow) -> Result<TradeFlow> {
+        let key = TradeFlowKey {
+            province: flow.province.clone(),
+            partner: flow.partner.clone(),
+            year: flow.year,
+        };
+        let trees = &self.trees.flows;
+        let stored = (&trees.flows, &trees.by_partner)
+            .transaction(|(flows, by_partner)| {
+                let version = match flows.get(primary_key(&key))? {
+                    Some(old) => {
+                        let old: TradeFlow = decode(&old, "trade flow")
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        old.meta.version + 1
+                    }
+                    None => 1,
+                };
+                let stored = TradeFlow {
+                    meta: crate::domain::RecordMeta {
+                        version,
+                        origin: crate::domain::Origin::Api,
+                    },
+                    ..flow.clone()
+                };
+                let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
+                flows.insert(primary_key(&key), value)?;
+                by_partner.insert(partner_key(&key), &[])?;
+                Ok(stored)
+            })
+            .map_err(super::from_transaction)?;
+        self.commit.committed();
+        Ok(stored)
+    }
+}

@@ -274,3 +274,98 @@ async fn a_seed_refresh_leaves_shipments_changed_through_the_api_alone() {
         json!({ "shipment": { "note": "checked at the port", "version": 2 } })
     );
 }
+
+#[actix_web::test]
+async fn hubs_companies_and_routes_are_created_once_and_linked() {
+    let app = spawn_app().await;
+    let hub = "mutation ($input: CreateHubInput!) { createHub(input: $input) { hub { code name kind city province { code } country { code } version } } }";
+    let company = "mutation ($input: CreateCompanyInput!) { createCompany(input: $input) { company { code name province { name } } } }";
+    let route = "mutation ($input: CreateFreightRouteInput!) { createFreightRoute(input: $input) { freightRoute { code mode origin { code } destination { code } via { code } provinces { code } partners { code } } } }";
+
+    let created_hub = app.write(hub, json!({ "input": { "code": "port-ningbo", "name": "Ningbo-Zhoushan Port", "kind": "SEAPORT", "city": "Ningbo", "province": "Zhejiang" } })).await;
+    let duplicate = app
+        .write_errors(
+            hub,
+            json!({ "input": { "code": "PORT-NINGBO", "name": "Again", "kind": "SEAPORT" } }),
+        )
+        .await;
+    let unknown = app.write_errors(hub, json!({ "input": { "code": "PORT-X", "name": "X", "kind": "SEAPORT", "country": "ZZ" } })).await;
+    let created_company = app
+        .write(
+            company,
+            json!({ "input": { "code": "GEELY", "name": "Geely", "province": "ZJ" } }),
+        )
+        .await;
+    let created_route = app
+        .write(route, json!({ "input": { "code": "NINGBO-ZARATE", "name": "Ningbo to Zarate", "mode": "SEA", "origin": "PORT-NINGBO", "destination": "PORT-ZARATE", "provinces": ["Zhejiang"], "partners": ["AR"] } }))
+        .await;
+    let linked = app.data("{ province(code: \"ZJ\") { hubs { code } freightRoutes { nodes { code } } } tradePartner(code: \"AR\") { freightRoutes { totalCount } } }", json!({})).await;
+
+    assert_eq!(
+        created_hub["createHub"]["hub"],
+        json!({ "code": "PORT-NINGBO", "name": "Ningbo-Zhoushan Port", "kind": "SEAPORT", "city": "Ningbo", "province": { "code": "CN-ZJ" }, "country": null, "version": 1 })
+    );
+    assert_eq!(
+        duplicate,
+        vec![(
+            "BAD_USER_INPUT".to_owned(),
+            "code: a hub with code PORT-NINGBO already exists; codes are unique".to_owned()
+        )]
+    );
+    assert_eq!(
+        unknown,
+        vec![(
+            "BAD_USER_INPUT".to_owned(),
+            "country: unknown trade partner ZZ".to_owned()
+        )]
+    );
+    assert_eq!(
+        created_company["createCompany"]["company"],
+        json!({ "code": "GEELY", "name": "Geely", "province": { "name": "Zhejiang" } })
+    );
+    assert_eq!(
+        created_route["createFreightRoute"]["freightRoute"],
+        json!({ "code": "NINGBO-ZARATE", "mode": "SEA", "origin": { "code": "PORT-NINGBO" }, "destination": { "code": "PORT-ZARATE" }, "via": [], "provinces": [{ "code": "CN-ZJ" }], "partners": [{ "code": "AR" }] })
+    );
+    assert_eq!(
+        linked,
+        json!({
+            "province": { "hubs": [{ "code": "PORT-NINGBO" }, { "code": "YIWU-GDTC" }, { "code": "YIWU-MARKET" }], "freightRoutes": { "nodes": [{ "code": "NINGBO-ZARATE" }, { "code": "YIWU-XINJIANG-EUROPE" }] } },
+            "tradePartner": { "freightRoutes": { "totalCount": 1 } }
+        })
+    );
+}
+
+#[actix_web::test]
+async fn recording_a_trade_flow_again_replaces_it_and_raises_its_version() {
+    let app = spawn_app().await;
+    let record = "mutation ($input: RecordTradeFlowInput!) { recordTradeFlow(input: $input) { tradeFlow { province { code } partner { code } year value { display } growthPercent version source { quote } } } }";
+    let flow = |amount: &str| json!({ "input": { "province": "Guangdong", "partner": "ASEAN", "year": 2025, "value": { "amount": amount, "currency": "CNY" }, "growthPercent": 5.5 } });
+
+    let first = app.write(record, flow("100000000000")).await;
+    let second = app.write(record, flow("120000000000")).await;
+    let refused = app
+        .write_errors(
+            record,
+            json!({ "input": { "province": "GD", "partner": "ASEAN", "year": 1800 } }),
+        )
+        .await;
+    let listed = app.data("{ province(code: \"GD\") { tradeFlows { totalCount nodes { value { display } version } } } }", json!({})).await;
+
+    assert_eq!(first["recordTradeFlow"]["tradeFlow"]["version"], 1);
+    assert_eq!(
+        second["recordTradeFlow"]["tradeFlow"],
+        json!({ "province": { "code": "CN-GD" }, "partner": { "code": "ASEAN" }, "year": 2025, "value": { "display": "120 billion yuan" }, "growthPercent": 5.5, "version": 2, "source": null })
+    );
+    assert_eq!(
+        refused,
+        vec![(
+            "BAD_USER_INPUT".to_owned(),
+            "year must be between 1950 and 2100, got 1800".to_owned()
+        )]
+    );
+    assert_eq!(
+        listed["province"]["tradeFlows"],
+        json!({ "totalCount": 1, "nodes": [{ "value": { "display": "120 billion yuan" }, "version": 2 }] })
+    );
+}

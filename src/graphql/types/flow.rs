@@ -60,9 +60,9 @@ impl TradeFlow {
         self.0.note.as_deref()
     }
 
-    /// Where the flow is stated.
-    async fn source(&self) -> Source {
-        Source(self.0.source.clone())
+    /// Where the flow is stated; null for flows recorded through the API.
+    async fn source(&self) -> Option<Source> {
+        self.0.source.clone().map(Source)
     }
 
     /// Raised by every change to the record.

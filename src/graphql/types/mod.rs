@@ -2,6 +2,7 @@
 //! per entity with its root fields, plus the `Node` interface, the
 //! `SearchResult` union and the root fields that span entities.
 
+mod catalog_mutation;
 mod figures;
 mod flow;
 mod hub;
@@ -19,6 +20,7 @@ pub use self::partner::{PartnerRoot, TradePartner};
 pub use self::province::{Province, ProvinceRoot};
 pub use self::route::{FreightRoute, RouteRoot};
 pub use self::shipment::{Shipment, ShipmentFilterInput, ShipmentRoot};
+pub use self::catalog_mutation::CatalogMutation;
 pub use self::shipment_mutation::ShipmentMutation;
 use crate::domain::MAX_PAGE_SIZE;
 use crate::error::Error;

@@ -304,7 +304,7 @@ async fn current_shipment(
 }
 
 /// Checks that an optional code names a stored record, naming the field.
-async fn known<K, V>(
+pub(super) async fn known<K, V>(
     ctx: &Context<'_>,
     field: &str,
     kind: &str,
