@@ -14,7 +14,9 @@ use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLSubscription};
 
 use crate::error::{Error, Result};
-use crate::graphql::{is_unauthenticated, playground_html, PresentedToken, TradeSchema};
+use crate::graphql::{
+    is_mutation, is_unauthenticated, playground_html, PresentedToken, TradeSchema,
+};
 
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
@@ -64,28 +66,43 @@ impl Drop for Place {
 impl Sockets {
     /// Takes a place for a new connection, if one is free.
     fn take_place(&self) -> Option<Place> {
-        let taken = self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
-            (open < self.policy.max_connections).then_some(open + 1)
-        });
+        let taken = self
+            .open
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
+                (open < self.policy.max_connections).then_some(open + 1)
+            });
         taken.ok().map(|_| Place(self.open.clone()))
     }
 
     /// Whether a browser on the request's `Origin` may connect: no origin
     /// (not a browser), the server's own, or an allowed one.
     fn origin_allowed(&self, request: &HttpRequest) -> bool {
-        let Some(origin) = request.headers().get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+        let Some(origin) = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|value| value.to_str().ok())
+        else {
             return true;
         };
         let own = request.connection_info().host().to_owned();
         let same_site = origin
             .split_once("://")
             .is_some_and(|(_, host)| host.eq_ignore_ascii_case(&own));
-        same_site || self.policy.allowed_origins.iter().any(|allowed| allowed == origin)
+        same_site
+            || self
+                .policy
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed == origin)
     }
 }
 
 /// Binds the routes to a listener.
-pub fn server(listener: TcpListener, schema: TradeSchema, policy: WebSocketPolicy) -> Result<Server> {
+pub fn server(
+    listener: TcpListener,
+    schema: TradeSchema,
+    policy: WebSocketPolicy,
+) -> Result<Server> {
     let schema = web::Data::new(schema);
     let sockets = web::Data::new(Sockets {
         policy,
@@ -98,7 +115,9 @@ pub fn server(listener: TcpListener, schema: TradeSchema, policy: WebSocketPolic
             .app_data(sockets.clone())
             .route(
                 "/graphql",
-                web::get().guard(guard::Header("upgrade", "websocket")).to(subscriptions),
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(subscriptions),
             )
             .route("/graphql", web::post().to(graphql))
             .route("/graphql", web::get().to(graphql))
@@ -115,7 +134,8 @@ pub fn server(listener: TcpListener, schema: TradeSchema, policy: WebSocketPolic
 }
 
 /// Runs one GraphQL request with the write token the request presents.
-/// A request refused only for its token answers 401.
+/// A request refused only for its token answers 401; a mutation over GET
+/// answers 405, since GET must never change anything.
 async fn graphql(
     schema: web::Data<TradeSchema>,
     http: HttpRequest,
@@ -126,7 +146,16 @@ async fn graphql(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let token = PresentedToken::from_authorization(authorization);
-    let response = schema.execute(request.into_inner().data(token)).await;
+    let request = request.into_inner();
+    if http.method() == actix_web::http::Method::GET && is_mutation(&request) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(serde_json::json!({ "errors": [{
+                "message": "mutations are not allowed over GET: send them with POST",
+                "extensions": { "code": "BAD_REQUEST" }
+            }] }));
+    }
+    let response = schema.execute(request.data(token)).await;
     let mut builder = if is_unauthenticated(&response) {
         let mut builder = HttpResponse::Unauthorized();
         builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

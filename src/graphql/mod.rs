@@ -81,6 +81,28 @@ pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
         })
 }
 
+/// Whether a request would run a mutation: the operation it names, or its
+/// only operation. A document that does not parse is not one (execution
+/// reports the parse error).
+pub fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
+    match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => is_mutation(operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.iter().any(|(operation_name, operation)| {
+                operation_name.as_str() == name && is_mutation(operation.node.ty)
+            })
+        }
+        (DocumentOperations::Multiple(operations), None) => operations
+            .values()
+            .any(|operation| is_mutation(operation.node.ty)),
+    }
+}
+
 /// The GraphiQL page, pointed at `/graphql`.
 pub fn playground_html() -> String {
     GraphiQLSource::build()

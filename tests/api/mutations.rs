@@ -369,3 +369,18 @@ async fn recording_a_trade_flow_again_replaces_it_and_raises_its_version() {
         json!({ "totalCount": 1, "nodes": [{ "value": { "display": "120 billion yuan" }, "version": 2 }] })
     );
 }
+
+#[actix_web::test]
+async fn a_mutation_over_get_is_refused_with_405_and_writes_nothing() {
+    let app = spawn_app().await;
+    let before = counts(&app).await;
+
+    let (status, body) = app.get("/graphql?query=mutation%20%7B%20deleteShipment(id%3A%20%22U2hpcG1lbnQ6MQ%3D%3D%22)%20%7B%20deletedId%20%7D%20%7D").await;
+
+    assert_eq!(status, 405);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        json!({ "errors": [{ "message": "mutations are not allowed over GET: send them with POST", "extensions": { "code": "BAD_REQUEST" } }] })
+    );
+    assert_eq!(counts(&app).await, before);
+}
