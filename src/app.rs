@@ -219,10 +219,7 @@ pub fn export_database(
 /// `tradegraph import`: restores the backup in the file `input`, or on
 /// standard input when `None`, into the empty database in `data_dir`
 /// (created when missing). Returns how many records it wrote.
-pub fn import_database(
-    data_dir: &std::path::Path,
-    input: Option<&std::path::Path>,
-) -> Result<u64> {
+pub fn import_database(data_dir: &std::path::Path, input: Option<&std::path::Path>) -> Result<u64> {
     // Open the backup first, so that a wrong path creates no database.
     let file = input
         .map(|path| {

@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "tradegraph",
     version,
-    about = "A GraphQL server for the graph of China's foreign trade"
+    about = "A GraphQL server for the graph of China's foreign trade",
+    // `tradegraph --data-dir X check` would otherwise check ./data.
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// What to do instead of serving.
@@ -87,7 +89,11 @@ pub struct ServeArgs {
     /// An origin (`https://app.example.com`) whose pages may use the API
     /// from a browser; repeat for several. The server's own origin is always
     /// allowed. The environment variable takes a comma-separated list.
-    #[arg(long = "cors-origin", env = "TRADEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "TRADEGRAPH_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
     /// The most WebSocket (subscription) connections open at once.
     #[arg(long, env = "TRADEGRAPH_MAX_WEBSOCKETS", default_value_t = 256)]

@@ -13,6 +13,10 @@
 //! through the ordinary write paths, which rebuild them. Idempotency keys
 //! are not exported either: they protect retries of a request in flight,
 //! and no request is in flight across a restore.
+//!
+//! Floating-point figures (growth percents) come back bit for bit because
+//! serde_json is built with its `float_roundtrip` feature (without it about
+//! one random `f64` in ten comes back one unit in the last place off).
 
 use std::io::{BufRead, Write};
 use std::ops::RangeInclusive;
@@ -221,10 +225,11 @@ impl Store {
     }
 
     fn restore_catalog<R: Catalog>(&self, record: R, number: usize) -> Result<()> {
-        if self.get::<R>(&record.code())?.is_some() {
+        let code = record.code();
+        if self.get::<R>(&code)?.is_some() {
             return Err(line_error(
                 number,
-                format!("a second {} with the same code", R::KIND),
+                format!("a second {} with code {code}", R::KIND),
             ));
         }
         self.put(&record)
@@ -296,7 +301,10 @@ fn read_header(line: &str, number: usize) -> Result<(bool, u64)> {
     }
 }
 
-/// Refuses a shipment no write could have stored.
+/// Refuses a shipment no write could have stored: one without an id or a
+/// reference, which its indexes need. Its fields are otherwise restored as
+/// they were, even if today's input rules would refuse them, since a
+/// restore must not lose what the database held.
 fn check_restored_shipment(shipment: &Shipment, number: usize) -> Result<()> {
     if shipment.id.0 == 0 {
         return Err(line_error(number, "shipment id must be at least 1, got 0"));
@@ -307,12 +315,7 @@ fn check_restored_shipment(shipment: &Shipment, number: usize) -> Result<()> {
             format!("shipment {}: reference must not be empty", shipment.id),
         ));
     }
-    shipment.check().map_err(|error| {
-        line_error(
-            number,
-            format!("shipment {} ({}): {error}", shipment.id, shipment.reference),
-        )
-    })
+    Ok(())
 }
 
 fn write_line(out: &mut impl Write, line: &Line) -> Result<()> {
@@ -333,9 +336,12 @@ fn line_error(number: usize, message: impl std::fmt::Display) -> Error {
 }
 
 /// A line that is not the JSON expected, with serde_json's position within
-/// the line as a column rather than as a line of its own.
+/// the line (when it knows one) as a column rather than as a line of its own.
 fn json_error(number: usize, error: &serde_json::Error) -> Error {
     let message = error.to_string();
+    if error.line() == 0 {
+        return line_error(number, message);
+    }
     let position = format!(" at line {} column {}", error.line(), error.column());
     let message = message.strip_suffix(&position).unwrap_or(&message);
     Error::bad_input(format!(
@@ -366,13 +372,32 @@ mod tests {
         let first = open(&first_dir);
         seed::apply(&first, &seed::load(None).unwrap()).unwrap();
         seed::add_synthetic_shipments(&first, 3).unwrap();
-        let last = first.shipment_by_reference("SYN-00000003").unwrap().unwrap();
-        first
-            .write_shipments(vec![ShipmentWrite::Delete {
-                id: last.id,
-                expected_version: None,
-            }])
+        let last = first
+            .shipment_by_reference("SYN-00000003")
+            .unwrap()
             .unwrap();
+        let changed = first
+            .shipment_by_reference("SYN-00000001")
+            .unwrap()
+            .unwrap();
+        first
+            .write_shipments(vec![
+                ShipmentWrite::Delete {
+                    id: last.id,
+                    expected_version: None,
+                },
+                ShipmentWrite::Replace {
+                    shipment: Shipment {
+                        cargo: "drones".into(),
+                        ..changed
+                    },
+                    expected_version: Some(1),
+                },
+            ])
+            .unwrap();
+        let mut flow = first.scan_trade_flows().next().unwrap().unwrap();
+        flow.growth_percent = Some(12.5);
+        first.record_trade_flow(flow).unwrap();
         let exported = export(&first);
 
         let second = open(&second_dir);
@@ -390,6 +415,8 @@ mod tests {
         assert_eq!(second.next_shipment_id().unwrap(), last.id.0 + 1);
         assert!(second.is_seeded().unwrap());
         assert!(second.check().unwrap().is_consistent());
+        assert!(exported.contains(r#""cargo":"drones","#));
+        assert!(exported.contains(r#""meta":{"version":2,"origin":"Api"}"#));
     }
 
     #[test]

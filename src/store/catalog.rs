@@ -513,13 +513,12 @@ impl Store {
                     reason(error)
                 )),
                 Ok(record) => {
-                    let own_key = R::key(&record.code());
-                    if own_key != key.as_ref() {
+                    let code = record.code();
+                    if R::key(&code) != key.as_ref() {
                         report.found(format!(
-                            "{}: the record under {} has the code {}",
+                            "{}: the record under {} has the code {code}",
                             tree_name(tree),
-                            show_key(&key),
-                            show_key(&own_key)
+                            show_key(&key)
                         ));
                     }
                 }

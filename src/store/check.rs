@@ -3,7 +3,8 @@
 //!
 //! This module only orchestrates and words the report; each kind of record
 //! checks its own trees where its private layout lives (`catalog`, `flows`,
-//! `shipments`), so no key format is spelled out twice. A check reads
+//! `shipments`), so key layouts stay private to the code that writes them
+//! and each expected entry is derived as a write derives it. A check reads
 //! everything and writes nothing. Problems it finds are collected as lines
 //! for a person; only failures to read at all (I/O) end it early.
 
@@ -81,10 +82,10 @@ pub(super) fn tree_name(tree: &sled::Tree) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ShipmentFilter, ShipmentId, TransportMode};
+    use crate::domain::{Shipment, ShipmentFilter, ShipmentId, TransportMode};
     use crate::seed;
     use crate::store::keys::i32_key;
-    use crate::store::StoreOptions;
+    use crate::store::{ShipmentWrite, StoreOptions};
 
     /// A seeded store with a few synthetic shipments.
     fn seeded() -> (tempfile::TempDir, Store) {
@@ -190,15 +191,24 @@ mod tests {
     #[test]
     fn stray_entries_wrong_references_and_undecodable_records_are_named() {
         let (_dir, store) = seeded();
-        let shipment = store.shipment_by_reference("SYN-00000001").unwrap().unwrap();
-        let other = store.shipment_by_reference("SYN-00000002").unwrap().unwrap();
+        let shipment = store
+            .shipment_by_reference("SYN-00000001")
+            .unwrap()
+            .unwrap();
+        let other = store
+            .shipment_by_reference("SYN-00000002")
+            .unwrap()
+            .unwrap();
         // An entry in the quantity order, so that no counter changes.
         let by_origin = tree(&store, "shipments_by_origin");
         by_origin
             .insert([&b"CN-XZ\0q\0"[..], &9999u64.to_be_bytes()].concat(), &[])
             .unwrap();
         by_origin
-            .insert([&b"CN-XZ\0q\0"[..], &other.id.0.to_be_bytes()].concat(), &[])
+            .insert(
+                [&b"CN-XZ\0q\0"[..], &other.id.0.to_be_bytes()].concat(),
+                &[],
+            )
             .unwrap();
         let by_reference = tree(&store, "shipments_by_reference");
         by_reference
@@ -237,6 +247,58 @@ mod tests {
                     .to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn an_undecodable_shipment_is_named_once() {
+        let (_dir, store) = seeded();
+        let shipment = store
+            .shipment_by_reference("SYN-00000004")
+            .unwrap()
+            .unwrap();
+        tree(&store, "shipments")
+            .insert(shipment.id.0.to_be_bytes(), &[])
+            .unwrap();
+
+        let report = store.check().unwrap();
+
+        // Its index entries and reference are left alone: nothing can be
+        // said about them beyond that the record is unreadable.
+        assert_eq!(
+            report.problems,
+            [format!(
+                "shipments: {}: shipment does not decode: UnexpectedEnd {{ additional: 1 }}",
+                shipment.id
+            )]
+        );
+    }
+
+    #[test]
+    fn the_idempotency_key_of_a_deleted_shipment_is_no_inconsistency() {
+        let (_dir, store) = seeded();
+        let shipment = store
+            .shipment_by_reference("SYN-00000001")
+            .unwrap()
+            .unwrap();
+        let inserted = store
+            .write_shipments(vec![ShipmentWrite::Insert {
+                shipment: Shipment {
+                    reference: String::new(),
+                    ..shipment
+                },
+                idempotency_key: Some("retry-1".into()),
+            }])
+            .unwrap();
+        store
+            .write_shipments(vec![ShipmentWrite::Delete {
+                id: inserted[0].id,
+                expected_version: None,
+            }])
+            .unwrap();
+
+        let report = store.check().unwrap();
+
+        assert_eq!(report.problems, Vec::<String>::new());
     }
 
     #[test]

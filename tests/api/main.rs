@@ -1,6 +1,7 @@
 //! The API tests: one binary, real HTTP against the real server on a free
 //! port, each test with its own temporary database.
 
+mod backup;
 mod crash;
 mod errors;
 mod figures;

@@ -29,7 +29,10 @@ async fn open(app: &TestApp, origin: Option<&str>) -> Result<Connection, u16> {
 }
 
 async fn send(connection: &mut Connection, message: Value) {
-    connection.send(Message::Text(message.to_string().into())).await.expect("sent");
+    connection
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("sent");
 }
 
 /// The next text message, skipping pings; fails after five seconds.
@@ -51,8 +54,15 @@ async fn receive(connection: &mut Connection) -> Value {
 /// Opens a connection and completes `connection_init`.
 async fn connect(app: &TestApp, payload: Value) -> Connection {
     let mut connection = open(app, None).await.expect("the upgrade succeeds");
-    send(&mut connection, json!({ "type": "connection_init", "payload": payload })).await;
-    assert_eq!(receive(&mut connection).await, json!({ "type": "connection_ack" }));
+    send(
+        &mut connection,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(
+        receive(&mut connection).await,
+        json!({ "type": "connection_ack" })
+    );
     connection
 }
 
@@ -83,25 +93,47 @@ async fn a_created_shipment_reaches_a_subscriber() {
     );
 }
 
-const MUTATION: &str = "mutation { createShipment(input: {cargo: \"drones\"}) { shipment { reference } } }";
+const MUTATION: &str =
+    "mutation { createShipment(input: {cargo: \"drones\"}) { shipment { reference } } }";
 
 #[actix_web::test]
 async fn a_mutation_over_websocket_needs_the_token_too() {
     let app = spawn_app().await;
     let mut anonymous = connect(&app, json!({})).await;
-    let mut trusted = connect(&app, json!({ "Authorization": format!("Bearer {WRITE_TOKEN}") })).await;
+    let mut trusted = connect(
+        &app,
+        json!({ "Authorization": format!("Bearer {WRITE_TOKEN}") }),
+    )
+    .await;
 
-    send(&mut anonymous, json!({ "id": "a", "type": "subscribe", "payload": { "query": MUTATION } })).await;
+    send(
+        &mut anonymous,
+        json!({ "id": "a", "type": "subscribe", "payload": { "query": MUTATION } }),
+    )
+    .await;
     let refused = receive(&mut anonymous).await;
-    send(&mut trusted, json!({ "id": "t", "type": "subscribe", "payload": { "query": MUTATION } })).await;
+    send(
+        &mut trusted,
+        json!({ "id": "t", "type": "subscribe", "payload": { "query": MUTATION } }),
+    )
+    .await;
     let accepted = receive(&mut trusted).await;
 
     assert_eq!(refused["type"], "next");
     assert_eq!(refused["payload"]["data"], Value::Null);
-    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    assert_eq!(accepted["payload"]["data"]["createShipment"]["shipment"]["reference"], "SHP-00000005");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        accepted["payload"]["data"]["createShipment"]["shipment"]["reference"],
+        "SHP-00000005"
+    );
     let count = app.data("{ shipments { totalCount } }", json!({})).await;
-    assert_eq!(count["shipments"]["totalCount"], 5, "only the trusted mutation wrote");
+    assert_eq!(
+        count["shipments"]["totalCount"], 5,
+        "only the trusted mutation wrote"
+    );
 }
 
 #[actix_web::test]

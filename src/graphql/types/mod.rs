@@ -14,13 +14,13 @@ mod shipment_mutation;
 
 use async_graphql::{Context, Interface, Object, Union, ID};
 
+pub use self::catalog_mutation::CatalogMutation;
 pub use self::flow::TradeFlow;
 pub use self::hub::{Company, Hub, HubRoot};
 pub use self::partner::{PartnerRoot, TradePartner};
 pub use self::province::{Province, ProvinceRoot};
 pub use self::route::{FreightRoute, RouteRoot};
 pub use self::shipment::{Shipment, ShipmentFilterInput, ShipmentRoot};
-pub use self::catalog_mutation::CatalogMutation;
 pub use self::shipment_mutation::ShipmentMutation;
 use crate::domain::MAX_PAGE_SIZE;
 use crate::error::Error;
