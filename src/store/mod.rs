@@ -200,10 +200,19 @@ mod tests {
             .meta
             .insert(FORMAT_VERSION_KEY, &7u32.to_be_bytes())
             .unwrap();
+        store.flush().unwrap();
         drop(store);
-        let error = Store::open(dir.path(), StoreOptions::new(1 << 20))
-            .err()
-            .unwrap();
+        // sled's background flusher holds the database (and its file lock)
+        // for a moment after the last handle is dropped.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let error = loop {
+            match Store::open(dir.path(), StoreOptions::new(1 << 20)) {
+                Err(Error::DatabaseInUse { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other.err().unwrap(),
+            }
+        };
         assert!(matches!(
             error,
             Error::FormatVersion {
