@@ -298,3 +298,25 @@ fn acknowledging_before_the_flush_is_caught() {
         "with acknowledgements before the flush, a crash must lose writes, and the test must see it"
     );
 }
+
+#[test]
+fn a_retry_after_a_crash_returns_the_shipment_the_first_request_created() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("data");
+    let input =
+        json!({ "input": { "reference": "RETRIED", "cargo": "retried cargo" }, "key": "retry-1" });
+    let server = start(&data_dir, false);
+    let first = post(server.port, CREATE, input.clone()).expect("an answer");
+    kill(server);
+
+    let restarted = start(&data_dir, false);
+    let retried = post(restarted.port, CREATE, input).expect("an answer");
+    let count = post(restarted.port, "{ shipments { totalCount } }", json!({})).expect("an answer");
+    kill(restarted);
+
+    assert_eq!(retried, first);
+    assert_eq!(
+        count["data"]["shipments"]["totalCount"], 5,
+        "four seeded shipments and one created once"
+    );
+}
