@@ -7,6 +7,7 @@ use crate::auth::WriteTokens;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::graphql::QueryLimits;
 use crate::http::WebSocketPolicy;
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
@@ -108,7 +109,14 @@ impl Application {
                 source,
             })?
             .port();
-        let schema = crate::graphql::build_schema(store.clone(), tokens, Events::default());
+        let limits = QueryLimits {
+            max_depth: args.limits.max_depth,
+            max_cost: args.limits.max_cost,
+            max_aliases: args.limits.max_aliases,
+            max_directives: args.limits.max_directives,
+            max_tokens: args.limits.max_tokens,
+        };
+        let schema = crate::graphql::build_schema(store.clone(), tokens, Events::default(), limits);
         let policy = WebSocketPolicy {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,

@@ -98,6 +98,45 @@ pub struct ServeArgs {
     /// The most WebSocket (subscription) connections open at once.
     #[arg(long, env = "TRADEGRAPH_MAX_WEBSOCKETS", default_value_t = 256)]
     pub max_websockets: usize,
+    /// Limits every query must keep.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits every query must keep, on every transport.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Deepest field nesting (15 allows four levels of Relay connections).
+    #[arg(long, env = "TRADEGRAPH_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Highest query cost: each field costs 1, and what a list selects is
+    /// multiplied by its `first`/`last` (default 20).
+    #[arg(long, env = "TRADEGRAPH_MAX_COST", default_value_t = 50_000)]
+    pub max_cost: u64,
+    /// Most aliases in a document.
+    #[arg(long, env = "TRADEGRAPH_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most directives in a document.
+    #[arg(long, env = "TRADEGRAPH_MAX_DIRECTIVES", default_value_t = 50)]
+    pub max_directives: usize,
+    /// Most lexical tokens in a document (checked before parsing).
+    #[arg(long, env = "TRADEGRAPH_MAX_TOKENS", default_value_t = 5_000)]
+    pub max_tokens: usize,
+}
+
+impl Default for LimitArgs {
+    /// The same defaults as the command line.
+    fn default() -> Self {
+        LimitCli::parse_from(["limits"]).limits
+    }
+}
+
+/// Parses only the limits, so that [`LimitArgs::default`] and the command
+/// line share one set of defaults.
+#[derive(Parser)]
+struct LimitCli {
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Where the database lives and what seeds it.

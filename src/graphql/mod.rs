@@ -9,6 +9,7 @@ mod auth;
 mod connection;
 pub mod errors;
 mod ids;
+mod limits;
 mod loaders;
 mod scalars;
 mod subscription;
@@ -41,12 +42,19 @@ pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub use auth::PresentedToken;
+pub use limits::QueryLimits;
 
-/// Builds the schema over a store: registers the store, the extension that
-/// gives every request its own batching loader, and the one that gives every
-/// error a code.
-pub fn build_schema(store: Store, tokens: WriteTokens, events: Events) -> TradeSchema {
+/// Builds the schema over a store: registers the store, the write tokens and
+/// the event channel, and the extensions that apply the abuse limits, give
+/// every error a code and every request its own batching loader.
+pub fn build_schema(
+    store: Store,
+    tokens: WriteTokens,
+    events: Events,
+    limits: QueryLimits,
+) -> TradeSchema {
     schema_builder()
+        .extension(limits::Limits(limits))
         .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
         .data(store)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tradegraph::app::Application;
-use tradegraph::config::{DatabaseArgs, ServeArgs};
+use tradegraph::config::{DatabaseArgs, LimitArgs, ServeArgs};
 use tradegraph::store::Store;
 
 /// The write token every test server accepts.
@@ -55,6 +55,7 @@ async fn spawn_configured(synthetic: u64, write_token_hashes: Vec<String>) -> Te
         write_token_file: None,
         cors_origins: vec!["https://allowed.example".to_owned()],
         max_websockets: 4,
+        limits: LimitArgs::default(),
     };
     let application = Application::build(&args).expect("the server starts");
     let app = TestApp {

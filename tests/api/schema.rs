@@ -29,7 +29,10 @@ async fn queries_run_over_get_too() {
     let body: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(
         body,
-        json!({ "data": { "province": { "name": "Guangdong" } } })
+        json!({
+            "data": { "province": { "name": "Guangdong" } },
+            "extensions": { "cost": { "requested": 2, "limit": 50_000 } }
+        })
     );
 }
 

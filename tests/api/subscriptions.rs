@@ -89,7 +89,7 @@ async fn a_created_shipment_reaches_a_subscriber() {
         json!({ "id": "1", "type": "next", "payload": { "data": { "shipmentEvents": {
             "kind": "CREATED", "sequence": 2,
             "shipment": { "reference": "JS-1", "cargo": "wind turbines", "originProvince": { "name": "Jiangsu" } }
-        } } } })
+        } }, "extensions": { "cost": { "requested": 8, "limit": 50_000 } } } })
     );
 }
 

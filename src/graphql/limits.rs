@@ -1,0 +1,364 @@
+//! Abuse limits, checked for every request on every transport before it
+//! executes: tokens in the document (counted before the full parse), depth,
+//! cost, aliases and directives. A refused request gets an error whose
+//! `extensions.code` names the limit and whose message gives the limit and
+//! the request's figure. Every executed request reports its cost in
+//! `extensions.cost`.
+//!
+//! Cost: every field costs 1, and the cost of what a list field selects is
+//! multiplied by how many items it can return: `first`/`last` (default 20)
+//! for connections, `first` (default 10) for `search`, the number of ids for
+//! `nodes`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{Pos, Response, ServerError, ServerResult, Value, Variables};
+
+use crate::domain::DEFAULT_PAGE_SIZE;
+
+/// The limits; their defaults are the command line's (`config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest field nesting (15 allows four levels of Relay connections).
+    pub max_depth: usize,
+    /// Highest cost (see the module docs).
+    pub max_cost: u64,
+    /// Most aliased fields in a document.
+    pub max_aliases: usize,
+    /// Most directives in a document.
+    pub max_directives: usize,
+    /// Most lexical tokens in a document.
+    pub max_tokens: usize,
+}
+
+/// The fields that return connections.
+const CONNECTIONS: &[&str] = &[
+    "provinces",
+    "tradePartners",
+    "hubs",
+    "companies",
+    "shipments",
+    "freightRoutes",
+    "tradeFlows",
+];
+
+/// The `extensions.code` of each refusal.
+pub mod code {
+    /// The document has too many tokens.
+    pub const TOO_MANY_TOKENS: &str = "TOO_MANY_TOKENS";
+    /// Fields are nested too deep.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The query could return too much.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// Too many aliases.
+    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+    /// Too many directives.
+    pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
+}
+
+/// What a document asks for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Measure {
+    depth: usize,
+    cost: u64,
+    aliases: usize,
+    directives: usize,
+}
+
+/// Counts the lexical tokens of a GraphQL document, stopping once past
+/// `stop_after`, without parsing it: names, numbers, strings and
+/// punctuators; white space, commas and comments are not tokens.
+fn count_tokens(query: &str, stop_after: usize) -> usize {
+    let bytes = query.as_bytes();
+    let mut count = 0;
+    let mut index = 0;
+    while index < bytes.len() && count <= stop_after {
+        match bytes[index] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => index += 1,
+            b'#' => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+            }
+            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
+                index += 3;
+                while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
+                    index += if bytes[index..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                index += 3;
+                count += 1;
+            }
+            b'"' => {
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+                index += 1;
+                count += 1;
+            }
+            b'.' if bytes[index..].starts_with(b"...") => {
+                index += 3;
+                count += 1;
+            }
+            byte if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' => {
+                while index < bytes.len()
+                    && (bytes[index].is_ascii_alphanumeric()
+                        || matches!(bytes[index], b'_' | b'.' | b'-' | b'+'))
+                {
+                    index += 1;
+                }
+                count += 1;
+            }
+            _ => {
+                // A punctuator, or a character the parser will refuse.
+                index += query[index..].chars().next().map_or(1, char::len_utf8);
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Measures every operation of a document; fragments are expanded where
+/// they are spread (a cycle, which validation refuses, counts once).
+fn measure(document: &ExecutableDocument, variables: &Variables) -> Measure {
+    let mut total = Measure::default();
+    for (_, operation) in document.operations.iter() {
+        let mut walker = Walker {
+            document,
+            variables,
+            visiting: HashSet::new(),
+        };
+        let (depth, cost) = walker.selection_set(&operation.node.selection_set.node);
+        total.depth = total.depth.max(depth);
+        total.cost = total.cost.saturating_add(cost);
+        total.directives += operation.node.directives.len()
+            + operation
+                .node
+                .variable_definitions
+                .iter()
+                .map(|v| v.node.directives.len())
+                .sum::<usize>();
+        count_aliases_and_directives(&operation.node.selection_set.node, &mut total);
+    }
+    for fragment in document.fragments.values() {
+        total.directives += fragment.node.directives.len();
+        count_aliases_and_directives(&fragment.node.selection_set.node, &mut total);
+    }
+    total
+}
+
+/// Adds the aliases and directives written in a selection set (fragments
+/// are counted where they are defined, once).
+fn count_aliases_and_directives(set: &SelectionSet, total: &mut Measure) {
+    for selection in &set.items {
+        total.directives += selection.node.directives().len();
+        match &selection.node {
+            Selection::Field(field) => {
+                total.aliases += usize::from(field.node.alias.is_some());
+                count_aliases_and_directives(&field.node.selection_set.node, total);
+            }
+            Selection::InlineFragment(fragment) => {
+                count_aliases_and_directives(&fragment.node.selection_set.node, total)
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// Walks selections, expanding fragments, for depth and cost.
+struct Walker<'a> {
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+    visiting: HashSet<&'a str>,
+}
+
+impl<'a> Walker<'a> {
+    /// The depth and cost of a selection set.
+    fn selection_set(&mut self, set: &'a SelectionSet) -> (usize, u64) {
+        let mut depth = 0;
+        let mut cost: u64 = 0;
+        for selection in &set.items {
+            let (d, c) = match &selection.node {
+                Selection::Field(field) => self.field(&field.node),
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.document.fragments.get(name) {
+                        Some(fragment) if self.visiting.insert(name) => {
+                            let measured = self.selection_set(&fragment.node.selection_set.node);
+                            self.visiting.remove(name);
+                            measured
+                        }
+                        _ => (0, 0),
+                    }
+                }
+            };
+            depth = depth.max(d);
+            cost = cost.saturating_add(c);
+        }
+        (depth, cost)
+    }
+
+    fn field(&mut self, field: &'a Field) -> (usize, u64) {
+        let (depth, cost) = self.selection_set(&field.selection_set.node);
+        let items = self.items(field);
+        (depth + 1, cost.saturating_mul(items).saturating_add(1))
+    }
+
+    /// How many items a field can return.
+    fn items(&self, field: &Field) -> u64 {
+        let number = |name: &str| match self.argument(field, name) {
+            Some(Value::Number(number)) => number.as_u64(),
+            _ => None,
+        };
+        match field.name.node.as_str() {
+            name if CONNECTIONS.contains(&name) => number("first")
+                .or_else(|| number("last"))
+                .unwrap_or(DEFAULT_PAGE_SIZE as u64),
+            "search" => number("first").unwrap_or(10),
+            "nodes" => match self.argument(field, "ids") {
+                Some(Value::List(ids)) => ids.len() as u64,
+                _ => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    /// An argument's value, with variables replaced by their values.
+    fn argument(&self, field: &Field, name: &str) -> Option<Value> {
+        field
+            .get_argument(name)?
+            .node
+            .clone()
+            .into_const_with(|variable| self.variables.get(&variable).cloned().ok_or(()))
+            .ok()
+    }
+}
+
+/// Applies the limits to every request and reports each request's cost.
+pub struct Limits(pub QueryLimits);
+
+impl ExtensionFactory for Limits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitsOfRequest {
+            limits: self.0,
+            cost: Mutex::new(None),
+        })
+    }
+}
+
+struct LimitsOfRequest {
+    limits: QueryLimits,
+    /// The cost of the request, once measured.
+    cost: Mutex<Option<u64>>,
+}
+
+fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
+    let mut error = ServerError::new(
+        format!("{what} {value} exceeds the limit of {limit}"),
+        Some(Pos { line: 1, column: 1 }),
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions.set("limit", limit);
+    extensions.set("value", value);
+    error.extensions = Some(extensions);
+    error
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for LimitsOfRequest {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let limits = self.limits;
+        let tokens = count_tokens(query, limits.max_tokens);
+        if tokens > limits.max_tokens {
+            return Err(refuse(
+                code::TOO_MANY_TOKENS,
+                "the document has more tokens than allowed: at least",
+                tokens as u64,
+                limits.max_tokens as u64,
+            ));
+        }
+        let document = next.run(ctx, query, variables).await?;
+        let measured = measure(&document, variables);
+        let checks = [
+            (
+                measured.depth as u64,
+                limits.max_depth as u64,
+                code::QUERY_TOO_DEEP,
+                "query depth",
+            ),
+            (
+                measured.cost,
+                limits.max_cost,
+                code::QUERY_TOO_COMPLEX,
+                "query cost",
+            ),
+            (
+                measured.aliases as u64,
+                limits.max_aliases as u64,
+                code::TOO_MANY_ALIASES,
+                "number of aliases",
+            ),
+            (
+                measured.directives as u64,
+                limits.max_directives as u64,
+                code::TOO_MANY_DIRECTIVES,
+                "number of directives",
+            ),
+        ];
+        for (value, limit, code, what) in checks {
+            if value > limit {
+                return Err(refuse(code, what, value, limit));
+            }
+        }
+        *self
+            .cost
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(measured.cost);
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let cost = *self
+            .cost
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cost) = cost {
+            let mut report = async_graphql::indexmap::IndexMap::new();
+            report.insert(async_graphql::Name::new("requested"), Value::from(cost));
+            report.insert(
+                async_graphql::Name::new("limit"),
+                Value::from(self.limits.max_cost),
+            );
+            response
+                .extensions
+                .insert("cost".to_owned(), Value::Object(report));
+        }
+        response
+    }
+}
