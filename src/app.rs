@@ -8,7 +8,7 @@ use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::graphql::QueryLimits;
-use crate::http::WebSocketPolicy;
+use crate::http::{HttpLimits, WebSocketPolicy};
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
@@ -121,7 +121,12 @@ impl Application {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,
         };
-        let server = crate::http::server(listener, schema, policy)?;
+        let http_limits = HttpLimits {
+            max_body_bytes: args.limits.max_body_kb.saturating_mul(1024),
+            max_batch: args.limits.max_batch,
+            timeout: std::time::Duration::from_secs(args.limits.timeout_secs),
+        };
+        let server = crate::http::server(listener, schema, policy, http_limits)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,

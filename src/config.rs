@@ -122,6 +122,16 @@ pub struct LimitArgs {
     /// Most lexical tokens in a document (checked before parsing).
     #[arg(long, env = "TRADEGRAPH_MAX_TOKENS", default_value_t = 5_000)]
     pub max_tokens: usize,
+    /// The largest request body, in KiB (413 past it).
+    #[arg(long, env = "TRADEGRAPH_MAX_BODY_KB", default_value_t = 256)]
+    pub max_body_kb: usize,
+    /// The most requests in one batched POST (a JSON array); 0 refuses
+    /// batches.
+    #[arg(long, env = "TRADEGRAPH_MAX_BATCH", default_value_t = 0)]
+    pub max_batch: usize,
+    /// Seconds a query may run before it is stopped.
+    #[arg(long, env = "TRADEGRAPH_TIMEOUT_SECS", default_value_t = 10)]
+    pub timeout_secs: u64,
 }
 
 impl Default for LimitArgs {

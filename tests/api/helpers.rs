@@ -133,6 +133,35 @@ impl TestApp {
         codes_and_messages(&self.graphql(query, variables).await)
     }
 
+    /// Sends a POST to `/graphql` with the given headers and raw body;
+    /// returns the status, the content type and the body.
+    pub async fn post_raw(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> (u16, String, String) {
+        let mut request = self.client.post(format!("{}/graphql", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request
+            .send_body(body.into())
+            .await
+            .expect("the request is sent");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.body().limit(16 << 20).await.expect("a body");
+        (
+            response.status().as_u16(),
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
     /// Sends a GET request and returns the status and body.
     pub async fn get(&self, path_and_query: &str) -> (u16, String) {
         let mut response = self

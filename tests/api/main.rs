@@ -6,6 +6,7 @@ mod crash;
 mod errors;
 mod figures;
 mod helpers;
+mod http;
 mod limits;
 mod links;
 mod lists;
