@@ -221,13 +221,20 @@ fn not_acceptable() -> HttpResponse {
 }
 
 /// Runs a request with the presented token; a query that runs past the
-/// timeout is stopped.
+/// timeout is stopped. An empty document (or a misspelt `query` key) is
+/// refused before it reaches the schema, as a malformed request.
 async fn execute(
     schema: &TradeSchema,
     limits: &HttpLimits,
     request: Request,
     token: PresentedToken,
 ) -> Response {
+    if request.query.trim().is_empty() {
+        return coded_error(
+            "BAD_REQUEST",
+            "the request has no query: send a non-empty GraphQL document as `query`",
+        );
+    }
     let mutation = is_mutation(&request);
     let run = schema.execute(request.data(token));
     if mutation {
@@ -235,20 +242,23 @@ async fn execute(
     }
     match actix_web::rt::time::timeout(limits.timeout, run).await {
         Ok(response) => response,
-        Err(_) => {
-            let mut error = async_graphql::ServerError::new(
-                format!(
-                    "the query ran longer than {} s and was stopped",
-                    limits.timeout.as_secs()
-                ),
-                None,
-            );
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", "TIMEOUT");
-            error.extensions = Some(extensions);
-            Response::from_errors(vec![error])
-        }
+        Err(_) => coded_error(
+            "TIMEOUT",
+            &format!(
+                "the query ran longer than {} s and was stopped",
+                limits.timeout.as_secs()
+            ),
+        ),
     }
+}
+
+/// A response of one error with a code, pointing at no field.
+fn coded_error(code: &str, message: &str) -> Response {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    Response::from_errors(vec![error])
 }
 
 /// Whether a response was refused before execution: errors that point at
@@ -257,6 +267,15 @@ fn refused_before_execution(response: &Response) -> bool {
     !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// Whether a response refuses a malformed request (code `BAD_REQUEST`),
+/// which is 400 whatever the response type.
+fn is_bad_request(response: &Response) -> bool {
+    response.errors.iter().any(|error| {
+        error.extensions.as_ref().and_then(|e| e.get("code"))
+            == Some(&async_graphql::Value::from("BAD_REQUEST"))
+    })
 }
 
 /// The JSON body of a response; a request refused before execution has no
@@ -275,6 +294,8 @@ fn body_of(response: &Response) -> Value {
 fn respond(media: MediaType, response: Response) -> HttpResponse {
     let status = if is_unauthenticated(&response) {
         StatusCode::UNAUTHORIZED
+    } else if is_bad_request(&response) {
+        StatusCode::BAD_REQUEST
     } else if media == MediaType::GraphqlResponseJson && refused_before_execution(&response) {
         StatusCode::BAD_REQUEST
     } else {
