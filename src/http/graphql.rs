@@ -294,9 +294,9 @@ fn body_of(response: &Response) -> Value {
 fn respond(media: MediaType, response: Response) -> HttpResponse {
     let status = if is_unauthenticated(&response) {
         StatusCode::UNAUTHORIZED
-    } else if is_bad_request(&response) {
-        StatusCode::BAD_REQUEST
-    } else if media == MediaType::GraphqlResponseJson && refused_before_execution(&response) {
+    } else if is_bad_request(&response)
+        || (media == MediaType::GraphqlResponseJson && refused_before_execution(&response))
+    {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
