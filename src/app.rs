@@ -7,8 +7,8 @@ use crate::auth::WriteTokens;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::graphql::QueryLimits;
-use crate::http::{HttpLimits, WebSocketPolicy};
+use crate::graphql::{QueryLimits, SchemaOptions};
+use crate::http::{HttpLimits, HttpSettings, WebSocketPolicy};
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
@@ -116,7 +116,13 @@ impl Application {
             max_directives: args.limits.max_directives,
             max_tokens: args.limits.max_tokens,
         };
-        let schema = crate::graphql::build_schema(store.clone(), tokens, Events::default(), limits);
+        let options = SchemaOptions {
+            limits,
+            introspection: args.feature(args.introspection),
+            suggestions: args.feature(args.suggestions),
+        };
+        let schema =
+            crate::graphql::build_schema(store.clone(), tokens, Events::default(), options);
         let policy = WebSocketPolicy {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,
@@ -126,7 +132,12 @@ impl Application {
             max_batch: args.limits.max_batch,
             timeout: std::time::Duration::from_secs(args.limits.timeout_secs),
         };
-        let server = crate::http::server(listener, schema, policy, http_limits)?;
+        let settings = HttpSettings {
+            websocket: policy,
+            limits: http_limits,
+            playground: args.feature(args.playground),
+        };
+        let server = crate::http::server(listener, schema, settings)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,

@@ -101,6 +101,44 @@ pub struct ServeArgs {
     /// Limits every query must keep.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Development (the default) or production: in production,
+    /// introspection, field suggestions and the GraphiQL page are off
+    /// unless turned back on below.
+    #[arg(long = "env", env = "TRADEGRAPH_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+    /// Short for `--env production`.
+    #[arg(long)]
+    pub production: bool,
+    /// Whether introspection answers (default: on, off in production).
+    #[arg(long, env = "TRADEGRAPH_INTROSPECTION")]
+    pub introspection: Option<bool>,
+    /// Whether errors suggest field names (default: on, off in production).
+    #[arg(long, env = "TRADEGRAPH_SUGGESTIONS")]
+    pub suggestions: Option<bool>,
+    /// Whether `GET /` serves GraphiQL (default: on, off in production).
+    #[arg(long, env = "TRADEGRAPH_PLAYGROUND")]
+    pub playground: Option<bool>,
+}
+
+/// Where the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    /// Everything on for exploring.
+    Development,
+    /// Introspection, suggestions and GraphiQL off by default.
+    Production,
+}
+
+impl ServeArgs {
+    /// Whether the server runs in production mode.
+    pub fn is_production(&self) -> bool {
+        self.production || self.environment == Environment::Production
+    }
+
+    /// A development default that production turns off, unless set.
+    pub fn feature(&self, setting: Option<bool>) -> bool {
+        setting.unwrap_or(!self.is_production())
+    }
 }
 
 /// Limits every query must keep, on every transport.

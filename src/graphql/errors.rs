@@ -118,9 +118,11 @@ impl Extension for ErrorCodes {
         next: NextExecute<'_>,
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
+        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(without_code_is_internal)
+            .map(|error| with_request_id(error, request_id.as_deref()))
             .collect();
         response
     }
@@ -143,6 +145,21 @@ fn without_code_is_internal(error: ServerError) -> ServerError {
         message: "internal error".into(),
         ..with_code(error, code::INTERNAL)
     }
+}
+
+/// The id of the request being served, shown with internal errors so that
+/// a client can quote it and an operator find the log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Adds the request id to an `INTERNAL` error.
+fn with_request_id(mut error: ServerError, request_id: Option<&str>) -> ServerError {
+    let internal = error.extensions.as_ref().and_then(|e| e.get("code"))
+        == Some(&async_graphql::Value::from(code::INTERNAL));
+    if let (true, Some(id), Some(extensions)) = (internal, request_id, error.extensions.as_mut()) {
+        extensions.set("requestId", id);
+    }
+    error
 }
 
 /// Sets `extensions.code` unless the error already has one.

@@ -59,6 +59,8 @@ pub mod code {
     pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
     /// Too many directives.
     pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
+    /// Introspection was asked for where it is turned off.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
 }
 
 /// What a document asks for.
@@ -247,13 +249,43 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Whether any selection of the document, in any operation or fragment,
+/// is `__schema` or `__type`.
+fn asks_for_introspection(document: &ExecutableDocument) -> bool {
+    fn in_set(set: &SelectionSet) -> bool {
+        set.items.iter().any(|selection| match &selection.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || in_set(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, operation)| in_set(&operation.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|fragment| in_set(&fragment.node.selection_set.node))
+}
+
 /// Applies the limits to every request and reports each request's cost.
-pub struct Limits(pub QueryLimits);
+pub struct Limits {
+    /// The limits.
+    pub limits: QueryLimits,
+    /// Whether introspection is allowed; when not, a document that asks for
+    /// `__schema` or `__type` is refused with `INTROSPECTION_DISABLED`.
+    pub introspection: bool,
+}
 
 impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitsOfRequest {
-            limits: self.0,
+            limits: self.limits,
+            introspection: self.introspection,
             cost: Mutex::new(None),
         })
     }
@@ -261,6 +293,7 @@ impl ExtensionFactory for Limits {
 
 struct LimitsOfRequest {
     limits: QueryLimits,
+    introspection: bool,
     /// The cost of the request, once measured.
     cost: Mutex<Option<u64>>,
 }
@@ -298,6 +331,16 @@ impl Extension for LimitsOfRequest {
             ));
         }
         let document = next.run(ctx, query, variables).await?;
+        if !self.introspection && asks_for_introspection(&document) {
+            let mut error = ServerError::new(
+                "introspection is disabled on this server",
+                Some(Pos { line: 1, column: 1 }),
+            );
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", code::INTROSPECTION_DISABLED);
+            error.extensions = Some(extensions);
+            return Err(error);
+        }
         let measured = measure(&document, variables);
         let checks = [
             (

@@ -42,6 +42,7 @@ pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub use auth::PresentedToken;
+pub use errors::RequestId;
 pub use limits::QueryLimits;
 
 /// Builds the schema over a store: registers the store, the write tokens and
@@ -51,16 +52,37 @@ pub fn build_schema(
     store: Store,
     tokens: WriteTokens,
     events: Events,
-    limits: QueryLimits,
+    options: SchemaOptions,
 ) -> TradeSchema {
-    schema_builder()
-        .extension(limits::Limits(limits))
+    let mut builder = schema_builder()
+        .extension(limits::Limits {
+            limits: options.limits,
+            introspection: options.introspection,
+        })
         .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
         .data(store)
         .data(tokens)
-        .data(events)
-        .finish()
+        .data(events);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !options.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// How the schema behaves beyond its types.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaOptions {
+    /// The abuse limits.
+    pub limits: QueryLimits,
+    /// Whether `__schema` and `__type` answer (off in production).
+    pub introspection: bool,
+    /// Whether errors suggest field names ("Did you mean ...?"; off in
+    /// production).
+    pub suggestions: bool,
 }
 
 /// The schema's types and fields, before any context data.

@@ -9,11 +9,13 @@
 use std::time::Duration;
 
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use async_graphql::{BatchRequest, Request, Response};
 use serde_json::{json, Value};
 
-use crate::graphql::{is_mutation, is_unauthenticated, PresentedToken, TradeSchema};
+use tracing::Instrument;
+
+use crate::graphql::{is_mutation, is_unauthenticated, PresentedToken, RequestId, TradeSchema};
 
 /// How much a request may ask of the HTTP layer.
 #[derive(Debug, Clone, Copy)]
@@ -141,9 +143,10 @@ pub(super) async fn post(
     };
     let token = PresentedToken::from_authorization(authorization(&http));
     match batch {
-        BatchRequest::Single(request) => {
-            respond(media, execute(&schema, &limits, request, token).await)
-        }
+        BatchRequest::Single(request) => respond(
+            media,
+            execute(&schema, &limits, request, token, request_id_of(&http)).await,
+        ),
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
                 return refusal(StatusCode::BAD_REQUEST, media, "BATCHING_DISABLED", "batched requests (a JSON array) are not enabled on this server; send one request per HTTP request");
@@ -159,7 +162,14 @@ pub(super) async fn post(
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
                 responses.push(body_of(
-                    &execute(&schema, &limits, request, token.clone()).await,
+                    &execute(
+                        &schema,
+                        &limits,
+                        request,
+                        token.clone(),
+                        request_id_of(&http),
+                    )
+                    .await,
                 ));
             }
             HttpResponse::Ok()
@@ -196,7 +206,18 @@ pub(super) async fn get(
             .body(json!({ "errors": [{ "message": "mutations are not allowed over GET: send them with POST", "extensions": { "code": "BAD_REQUEST" } }] }).to_string());
     }
     let token = PresentedToken::from_authorization(authorization(&http));
-    respond(media, execute(&schema, &limits, request, token).await)
+    respond(
+        media,
+        execute(&schema, &limits, request, token, request_id_of(&http)).await,
+    )
+}
+
+/// The id the request-id middleware gave the request.
+fn request_id_of(http: &HttpRequest) -> RequestId {
+    http.extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId(String::new()))
 }
 
 fn accept(http: &HttpRequest) -> Option<&str> {
@@ -228,6 +249,7 @@ async fn execute(
     limits: &HttpLimits,
     request: Request,
     token: PresentedToken,
+    request_id: RequestId,
 ) -> Response {
     if request.query.trim().is_empty() {
         return coded_error(
@@ -236,7 +258,10 @@ async fn execute(
         );
     }
     let mutation = is_mutation(&request);
-    let run = schema.execute(request.data(token));
+    let span = tracing::info_span!("request", request_id = %request_id.0);
+    let run = schema
+        .execute(request.data(token).data(request_id))
+        .instrument(span);
     if mutation {
         return run.await;
     }

@@ -10,13 +10,15 @@ mod websocket;
 
 use std::net::TcpListener;
 
-use actix_web::{guard, web, App, HttpResponse, HttpServer};
+use actix_web::dev::Service;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 
 pub use self::graphql::HttpLimits;
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{playground_html, TradeSchema};
+use crate::graphql::{playground_html, RequestId, TradeSchema};
 
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
@@ -36,19 +38,47 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     actix_web::rt::System::new().block_on(future)
 }
 
+/// How the HTTP face behaves.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Who may open WebSocket connections.
+    pub websocket: WebSocketPolicy,
+    /// What a request may ask of the HTTP layer.
+    pub limits: HttpLimits,
+    /// Whether `GET /` serves GraphiQL.
+    pub playground: bool,
+}
+
 /// Binds the routes to a listener.
 pub fn server(
     listener: TcpListener,
     schema: TradeSchema,
-    policy: WebSocketPolicy,
-    limits: HttpLimits,
+    settings: HttpSettings,
 ) -> Result<Server> {
     let schema = web::Data::new(schema);
+    let limits = settings.limits;
     let http_limits = web::Data::new(limits);
-    let sockets = web::Data::new(Sockets::new(policy));
+    let sockets = web::Data::new(Sockets::new(settings.websocket));
+    let playground = settings.playground;
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+            .wrap_fn(|request, service| {
+                let id = request_id(request.headers());
+                request.extensions_mut().insert(RequestId(id.clone()));
+                let response = service.call(request);
+                async move {
+                    let mut response = response.await?;
+                    if let Ok(value) = HeaderValue::from_str(&id) {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), value);
+                    }
+                    Ok(response)
+                }
+            })
+            .wrap(actix_web::middleware::Logger::new(
+                "%r %s %Dms request_id=%{x-request-id}o",
+            ))
             .app_data(schema.clone())
             .app_data(sockets.clone())
             .app_data(http_limits.clone())
@@ -62,7 +92,11 @@ pub fn server(
             )
             .route("/graphql", web::post().to(graphql::post))
             .route("/graphql", web::get().to(graphql::get))
-            .route("/", web::get().to(graphiql))
+            .configure(|config| {
+                if playground {
+                    config.route("/", web::get().to(graphiql));
+                }
+            })
             .route("/health", web::get().to(health))
     })
     .listen(listener)
@@ -72,6 +106,21 @@ pub fn server(
     })?
     .run();
     Ok(Server(server))
+}
+
+/// The request's id: the client's `x-request-id` when it is a sensible one
+/// (1 to 128 letters, digits, `-`, `_`, `.`), else a new random one.
+fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map_or_else(|| format!("{:016x}", fastrand::u64(..)), str::to_owned)
 }
 
 /// The GraphiQL playground.

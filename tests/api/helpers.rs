@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tradegraph::app::Application;
-use tradegraph::config::{DatabaseArgs, LimitArgs, ServeArgs};
+use tradegraph::config::{DatabaseArgs, Environment, LimitArgs, ServeArgs};
 use tradegraph::store::Store;
 
 /// The write token every test server accepts.
@@ -34,29 +34,35 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server with `synthetic` synthetic shipments.
 pub async fn spawn_app_with(synthetic: u64) -> TestApp {
-    spawn_configured(synthetic, vec![WRITE_TOKEN_HASH.to_owned()]).await
+    spawn_configured(|args| args.database.synthetic_shipments = synthetic).await
 }
 
 /// Starts the server with no write token configured.
 pub async fn spawn_app_without_tokens() -> TestApp {
-    spawn_configured(0, Vec::new()).await
+    spawn_configured(|args| args.write_token_hashes.clear()).await
 }
 
-async fn spawn_configured(synthetic: u64, write_token_hashes: Vec<String>) -> TestApp {
+/// Starts the server with the test settings changed by `edit`.
+pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let args = ServeArgs {
+    let mut args = ServeArgs {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database: DatabaseArgs {
-            synthetic_shipments: synthetic,
             cache_mb: 16,
             ..DatabaseArgs::at(dir.path().join("data"))
         },
-        write_token_hashes,
+        write_token_hashes: vec![WRITE_TOKEN_HASH.to_owned()],
         write_token_file: None,
         cors_origins: vec!["https://allowed.example".to_owned()],
         max_websockets: 4,
         limits: LimitArgs::default(),
+        environment: Environment::Development,
+        production: false,
+        introspection: None,
+        suggestions: None,
+        playground: None,
     };
+    edit(&mut args);
     let application = Application::build(&args).expect("the server starts");
     let app = TestApp {
         address: format!("http://127.0.0.1:{}", application.port()),

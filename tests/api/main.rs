@@ -13,6 +13,7 @@ mod lists;
 mod mutations;
 mod nodes;
 mod process;
+mod production;
 mod readme;
 mod schema;
 mod seeding;
