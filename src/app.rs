@@ -136,6 +136,10 @@ impl Application {
             websocket: policy,
             limits: http_limits,
             playground: args.feature(args.playground),
+            ready: {
+                let store = store.clone();
+                std::sync::Arc::new(move || store.is_seeded().unwrap_or(false))
+            },
         };
         let server = crate::http::server(listener, schema, settings)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");

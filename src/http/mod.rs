@@ -9,6 +9,7 @@ mod graphql;
 mod websocket;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -39,7 +40,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// How the HTTP face behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpSettings {
     /// Who may open WebSocket connections.
     pub websocket: WebSocketPolicy,
@@ -47,7 +48,12 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Whether `GET /` serves GraphiQL.
     pub playground: bool,
+    /// Whether the database is open and seeded, for `GET /ready`.
+    pub ready: Readiness,
 }
+
+/// Tells whether the server can answer queries.
+pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Binds the routes to a listener.
 pub fn server(
@@ -58,8 +64,10 @@ pub fn server(
     let schema = web::Data::new(schema);
     let limits = settings.limits;
     let http_limits = web::Data::new(limits);
+    let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
     let playground = settings.playground;
+    let ready = web::Data::new(settings.ready);
     let server = HttpServer::new(move || {
         App::new()
             .wrap_fn(|request, service| {
@@ -76,6 +84,8 @@ pub fn server(
                     Ok(response)
                 }
             })
+            .wrap(cors(origins.clone()))
+            .app_data(ready.clone())
             .wrap(actix_web::middleware::Logger::new(
                 "%r %s %Dms request_id=%{x-request-id}o",
             ))
@@ -98,6 +108,8 @@ pub fn server(
                 }
             })
             .route("/health", web::get().to(health))
+            .route("/ready", web::get().to(readiness))
+            .route("/ready", web::get().to(readiness))
     })
     .listen(listener)
     .map_err(|source| Error::Io {
@@ -106,6 +118,45 @@ pub fn server(
     })?
     .run();
     Ok(Server(server))
+}
+
+/// CORS for browsers on the allowed origins (and the server's own): the
+/// methods, headers and preflight answers a GraphQL client needs.
+fn cors(allowed: Vec<String>) -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |origin, request| {
+            let own = request
+                .headers
+                .get("host")
+                .and_then(|host| host.to_str().ok());
+            let origin = origin.to_str().unwrap_or_default();
+            let same_site = own.is_some_and(|own| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, host)| host.eq_ignore_ascii_case(own))
+            });
+            same_site || allowed.iter().any(|allowed| allowed == origin)
+        })
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            "content-type",
+            "authorization",
+            "accept",
+            "apollo-require-preflight",
+            "x-apollo-operation-name",
+            "x-request-id",
+        ])
+        .expose_headers(["x-request-id"])
+        .max_age(600)
+}
+
+/// Readiness: 200 once the database is open and seeded, else 503.
+async fn readiness(ready: web::Data<Readiness>) -> HttpResponse {
+    if (ready.get_ref())() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "starting" }))
+    }
 }
 
 /// The request's id: the client's `x-request-id` when it is a sensible one

@@ -118,3 +118,43 @@ async fn an_unacceptable_accept_is_406_and_batches_are_refused() {
         json!({ "errors": [{ "message": "batched requests (a JSON array) are not enabled on this server; send one request per HTTP request", "extensions": { "code": "BATCHING_DISABLED" } }] })
     );
 }
+
+#[actix_web::test]
+async fn readiness_and_cors_preflights_answer() {
+    let app = spawn_app().await;
+    let client = awc::Client::default();
+    let preflight = |origin: &'static str| {
+        client
+            .request(
+                awc::http::Method::OPTIONS,
+                format!("{}/graphql", app.address),
+            )
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header((
+                "access-control-request-headers",
+                "content-type, authorization",
+            ))
+            .send()
+    };
+
+    let (ready, ready_body) = app.get("/ready").await;
+    let allowed = preflight("https://allowed.example")
+        .await
+        .expect("a response");
+    let foreign = preflight("https://evil.example").await.expect("a response");
+
+    assert_eq!(
+        (ready, parsed(&ready_body)),
+        (200, json!({ "status": "ready" }))
+    );
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://allowed.example")
+    );
+    assert_eq!(foreign.headers().get("access-control-allow-origin"), None);
+}
