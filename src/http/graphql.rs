@@ -220,6 +220,14 @@ fn request_id_of(http: &HttpRequest) -> RequestId {
         .unwrap_or_else(|| RequestId(String::new()))
 }
 
+/// Any other method on `/graphql`: 405 with the methods that work.
+pub(super) async fn other_method(http: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .insert_header((header::CONTENT_TYPE, MediaType::Json.as_str()))
+        .body(json!({ "errors": [{ "message": format!("{} is not allowed on /graphql: use GET for queries, POST for anything", http.method()), "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }).to_string())
+}
+
 fn accept(http: &HttpRequest) -> Option<&str> {
     http.headers()
         .get(header::ACCEPT)

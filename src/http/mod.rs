@@ -102,6 +102,7 @@ pub fn server(
             )
             .route("/graphql", web::post().to(graphql::post))
             .route("/graphql", web::get().to(graphql::get))
+            .route("/graphql", web::route().to(graphql::other_method))
             .configure(|config| {
                 if playground {
                     config.route("/", web::get().to(graphiql));

@@ -5,6 +5,7 @@ mod backup;
 mod crash;
 mod errors;
 mod figures;
+mod fuzz;
 mod helpers;
 mod http;
 mod limits;
