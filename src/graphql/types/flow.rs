@@ -5,8 +5,10 @@ use async_graphql::{Context, Object, ID};
 use super::figures::{Money, Source};
 use super::{Province, TradePartner};
 use crate::domain::{self, TradeFlowKey};
+use crate::graphql::connection::{Connection, Total};
 use crate::graphql::ids::NodeId;
 use crate::graphql::loaders::load;
+use crate::store::TradeFlowQuery;
 
 /// One province's trade with one partner in one year.
 #[derive(Clone)]
@@ -69,4 +71,13 @@ impl TradeFlow {
     async fn version(&self) -> u32 {
         self.0.meta.version
     }
+}
+
+/// Every `tradeFlows` connection: one page through the request's loader.
+pub async fn trade_flow_connection(
+    ctx: &Context<'_>,
+    query: TradeFlowQuery,
+) -> async_graphql::Result<Connection<TradeFlow>> {
+    let (page, total) = load(ctx, query).await?.unwrap_or_default();
+    Ok(Connection::new(page.map(TradeFlow), Total::Known(total)))
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, Object, ID};
 
 use super::figures::TransportMode;
-use super::flow::TradeFlow;
+use super::flow::{trade_flow_connection, TradeFlow};
 use super::route::{route_connection, FreightRoute};
 use super::shipment::{
     shipment_connection, Pinned, Shipment, ShipmentFilterInput, ShipmentOrderInput,
@@ -89,10 +89,7 @@ impl TradePartner {
         before: Option<String>,
     ) -> async_graphql::Result<Connection<TradeFlow>> {
         let request = page_request(first, after, last, before).api()?;
-        let (page, total) = load(ctx, TradeFlowQuery::OfPartner(self.0.code.clone(), request))
-            .await?
-            .unwrap_or_default();
-        Ok(Connection::new(page.map(TradeFlow), Total::Known(total)))
+        trade_flow_connection(ctx, TradeFlowQuery::OfPartner(self.0.code.clone(), request)).await
     }
 
     /// Shipments bound for this partner.

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, ID};
 
 use super::figures::{Indicator, Money, TransportMode};
-use super::flow::TradeFlow;
+use super::flow::{trade_flow_connection, TradeFlow};
 use super::route::FreightRoute;
 use super::shipment::{
     shipment_connection, OrderDirection, Pinned, Shipment, ShipmentFilterInput, ShipmentOrderInput,
@@ -94,13 +94,11 @@ impl Province {
         before: Option<String>,
     ) -> async_graphql::Result<Connection<TradeFlow>> {
         let request = page_request(first, after, last, before).api()?;
-        let (page, total) = load(
+        trade_flow_connection(
             ctx,
             TradeFlowQuery::OfProvince(self.0.code.clone(), request),
         )
-        .await?
-        .unwrap_or_default();
-        Ok(Connection::new(page.map(TradeFlow), Total::Known(total)))
+        .await
     }
 
     /// Shipments leaving the province.
