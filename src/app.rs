@@ -131,6 +131,7 @@ impl Application {
             max_body_bytes: args.limits.max_body_kb.saturating_mul(1024),
             max_batch: args.limits.max_batch,
             timeout: std::time::Duration::from_secs(args.limits.timeout_secs),
+            csrf_strict_get: args.limits.csrf_strict_get,
         };
         let settings = HttpSettings {
             websocket: policy,

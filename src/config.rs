@@ -170,6 +170,11 @@ pub struct LimitArgs {
     /// Seconds a query may run before it is stopped.
     #[arg(long, env = "TRADEGRAPH_TIMEOUT_SECS", default_value_t = 10)]
     pub timeout_secs: u64,
+    /// Refuse GET requests without a non-empty `apollo-require-preflight`
+    /// or `x-apollo-operation-name` header (for deployments that put
+    /// cookies in front of tradegraph).
+    #[arg(long, env = "TRADEGRAPH_CSRF_STRICT_GET")]
+    pub csrf_strict_get: bool,
 }
 
 impl Default for LimitArgs {

@@ -27,6 +27,10 @@ pub struct HttpLimits {
     /// How long a query may run before it is stopped (mutations are never
     /// stopped halfway: they may already be on disk).
     pub timeout: Duration,
+    /// Whether a GET must carry a non-empty `apollo-require-preflight` or
+    /// `x-apollo-operation-name` header, which a browser cannot add
+    /// across sites without a preflight (for deployments with cookies).
+    pub csrf_strict_get: bool,
 }
 
 /// The response types tradegraph produces.
@@ -188,6 +192,21 @@ pub(super) async fn get(
     let Some(media) = negotiate(accept(&http)) else {
         return not_acceptable();
     };
+    let preflighted = ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|name| {
+            http.headers()
+                .get(*name)
+                .is_some_and(|value| !value.is_empty())
+        });
+    if limits.csrf_strict_get && !preflighted {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            media,
+            "CSRF_PREVENTED",
+            "this server requires a non-empty apollo-require-preflight or x-apollo-operation-name header on GET requests",
+        );
+    }
     let request = match async_graphql::http::parse_query_string(http.query_string()) {
         Ok(request) => request,
         Err(error) => {

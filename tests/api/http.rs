@@ -158,3 +158,23 @@ async fn readiness_and_cors_preflights_answer() {
     );
     assert_eq!(foreign.headers().get("access-control-allow-origin"), None);
 }
+
+#[actix_web::test]
+async fn strict_get_needs_a_preflight_header() {
+    let app = crate::helpers::spawn_configured(|args| args.limits.csrf_strict_get = true).await;
+    let url = format!("{}/graphql?query=%7B%20__typename%20%7D", app.address);
+    let client = awc::Client::default();
+
+    let mut bare = client.get(url.as_str()).send().await.expect("a response");
+    let headed = client
+        .get(url.as_str())
+        .insert_header(("apollo-require-preflight", "true"))
+        .send()
+        .await
+        .expect("a response");
+
+    assert_eq!(bare.status().as_u16(), 400);
+    let body: Value = bare.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "CSRF_PREVENTED");
+    assert_eq!(headed.status().as_u16(), 200);
+}
