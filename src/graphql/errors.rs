@@ -154,12 +154,22 @@ pub struct RequestId(pub String);
 
 /// Adds the request id to an `INTERNAL` error.
 fn with_request_id(mut error: ServerError, request_id: Option<&str>) -> ServerError {
-    let internal = error.extensions.as_ref().and_then(|e| e.get("code"))
-        == Some(&async_graphql::Value::from(code::INTERNAL));
+    let internal = has_code(&error, code::INTERNAL);
     if let (true, Some(id), Some(extensions)) = (internal, request_id, error.extensions.as_mut()) {
         extensions.set("requestId", id);
     }
     error
+}
+
+/// A new error with a code and no location: the one way errors raised
+/// outside resolvers (limits, HTTP refusals) get their code.
+pub fn coded(code: &str, message: impl Into<String>) -> ServerError {
+    with_code(ServerError::new(message, None), code)
+}
+
+/// Whether an error carries `extensions.code` = `code`.
+pub fn has_code(error: &ServerError, code: &str) -> bool {
+    error.extensions.as_ref().and_then(|e| e.get("code")) == Some(&async_graphql::Value::from(code))
 }
 
 /// Sets `extensions.code` unless the error already has one.

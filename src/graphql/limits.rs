@@ -17,8 +17,9 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{Pos, Response, ServerError, ServerResult, Value, Variables};
+use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
 
+use super::errors::coded;
 use crate::domain::DEFAULT_PAGE_SIZE;
 
 /// The limits; their defaults are the command line's (`config`).
@@ -298,16 +299,13 @@ struct LimitsOfRequest {
     cost: Mutex<Option<u64>>,
 }
 
+/// A refusal naming the limit, with the limit and the request's figure.
 fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
-    let mut error = ServerError::new(
-        format!("{what} {value} exceeds the limit of {limit}"),
-        Some(Pos { line: 1, column: 1 }),
-    );
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    extensions.set("limit", limit);
-    extensions.set("value", value);
-    error.extensions = Some(extensions);
+    let mut error = coded(code, format!("{what} {value} exceeds the limit of {limit}"));
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("limit", limit);
+        extensions.set("value", value);
+    }
     error
 }
 
@@ -332,14 +330,10 @@ impl Extension for LimitsOfRequest {
         }
         let document = next.run(ctx, query, variables).await?;
         if !self.introspection && asks_for_introspection(&document) {
-            let mut error = ServerError::new(
+            return Err(coded(
+                code::INTROSPECTION_DISABLED,
                 "introspection is disabled on this server",
-                Some(Pos { line: 1, column: 1 }),
-            );
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", code::INTROSPECTION_DISABLED);
-            error.extensions = Some(extensions);
-            return Err(error);
+            ));
         }
         let measured = measure(&document, variables);
         let checks = [

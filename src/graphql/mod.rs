@@ -42,7 +42,7 @@ pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub use auth::PresentedToken;
-pub use errors::RequestId;
+pub use errors::{coded, has_code, RequestId};
 pub use limits::QueryLimits;
 
 /// Builds the schema over a store: registers the store, the write tokens and
@@ -105,10 +105,10 @@ pub fn sdl() -> String {
 /// HTTP can answer 401.
 pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
     !response.errors.is_empty()
-        && response.errors.iter().all(|error| {
-            error.extensions.as_ref().and_then(|e| e.get("code"))
-                == Some(&async_graphql::Value::from(errors::code::UNAUTHENTICATED))
-        })
+        && response
+            .errors
+            .iter()
+            .all(|error| errors::has_code(error, errors::code::UNAUTHENTICATED))
 }
 
 /// Whether a request would run a mutation: the operation it names, or its

@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 
 use tracing::Instrument;
 
-use crate::graphql::{is_mutation, is_unauthenticated, PresentedToken, RequestId, TradeSchema};
+use crate::graphql::{
+    coded, has_code, is_mutation, is_unauthenticated, PresentedToken, RequestId, TradeSchema,
+};
 
 /// How much a request may ask of the HTTP layer.
 #[derive(Debug, Clone, Copy)]
@@ -306,11 +308,7 @@ async fn execute(
 
 /// A response of one error with a code, pointing at no field.
 fn coded_error(code: &str, message: &str) -> Response {
-    let mut error = async_graphql::ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    Response::from_errors(vec![error])
+    Response::from_errors(vec![coded(code, message)])
 }
 
 /// Whether a response was refused before execution: errors that point at
@@ -324,10 +322,10 @@ fn refused_before_execution(response: &Response) -> bool {
 /// Whether a response refuses a malformed request (code `BAD_REQUEST`),
 /// which is 400 whatever the response type.
 fn is_bad_request(response: &Response) -> bool {
-    response.errors.iter().any(|error| {
-        error.extensions.as_ref().and_then(|e| e.get("code"))
-            == Some(&async_graphql::Value::from("BAD_REQUEST"))
-    })
+    response
+        .errors
+        .iter()
+        .any(|error| has_code(error, "BAD_REQUEST"))
 }
 
 /// The JSON body of a response; a request refused before execution has no

@@ -130,13 +130,7 @@ fn cors(allowed: Vec<String>) -> actix_cors::Cors {
                 .headers
                 .get("host")
                 .and_then(|host| host.to_str().ok());
-            let origin = origin.to_str().unwrap_or_default();
-            let same_site = own.is_some_and(|own| {
-                origin
-                    .split_once("://")
-                    .is_some_and(|(_, host)| host.eq_ignore_ascii_case(own))
-            });
-            same_site || allowed.iter().any(|allowed| allowed == origin)
+            origin_allowed(origin.to_str().unwrap_or_default(), own, &allowed)
         })
         .allowed_methods(["GET", "POST"])
         .allowed_headers([
@@ -149,6 +143,18 @@ fn cors(allowed: Vec<String>) -> actix_cors::Cors {
         ])
         .expose_headers(["x-request-id"])
         .max_age(600)
+}
+
+/// Whether a browser page on `origin` may use the API: the server's own
+/// origin (same host as `own_host`) or one of the allowed ones. The one rule
+/// behind CORS and the WebSocket origin check.
+fn origin_allowed(origin: &str, own_host: Option<&str>, allowed: &[String]) -> bool {
+    let same_site = own_host.is_some_and(|own| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, host)| host.eq_ignore_ascii_case(own))
+    });
+    same_site || allowed.iter().any(|allowed| allowed == origin)
 }
 
 /// Readiness: 200 once the database is open and seeded, else 503.

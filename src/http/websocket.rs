@@ -59,15 +59,7 @@ impl Sockets {
             return true;
         };
         let own = request.connection_info().host().to_owned();
-        let same_site = origin
-            .split_once("://")
-            .is_some_and(|(_, host)| host.eq_ignore_ascii_case(&own));
-        same_site
-            || self
-                .policy
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed == origin)
+        super::origin_allowed(origin, Some(&own), &self.policy.allowed_origins)
     }
 }
 
