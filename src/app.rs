@@ -3,26 +3,32 @@
 
 use std::net::TcpListener;
 
+use std::sync::Arc;
+
 use crate::auth::WriteTokens;
-use crate::config::{DatabaseArgs, ServeArgs};
+use crate::config::{DatabaseArgs, LogFormat, PersistedArgs, ServeArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::graphql::{QueryLimits, SchemaOptions};
+use crate::graphql::{
+    CostBudget, PersistedQueries, PersistedQuerySettings, QueryLimits, SchemaOptions,
+};
 use crate::http::{HttpLimits, HttpSettings, WebSocketPolicy};
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
-/// Starts logging to stderr: the level from `RUST_LOG` (default `info`),
-/// colours only on a terminal.
-pub fn init_logging() {
+/// Starts logging to stderr: the level from `RUST_LOG` (default `info`);
+/// text with colours only on a terminal, or one JSON object per line.
+pub fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
 }
 
 /// Opens the database and seeds it: always when `refresh` is set (the
@@ -78,6 +84,40 @@ fn write_tokens(args: &ServeArgs) -> Result<WriteTokens> {
     WriteTokens::from_hex(hashes)
 }
 
+/// The persisted query registry: the manifest file read, if any.
+fn persisted_queries(args: &PersistedArgs) -> Result<PersistedQueries> {
+    let manifest = match &args.persisted_queries {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|source| Error::Io {
+            context: format!(
+                "cannot read the persisted query manifest {}",
+                path.display()
+            ),
+            source,
+        })?),
+        None => None,
+    };
+    PersistedQueries::new(&PersistedQuerySettings {
+        cache_bytes: args.persisted_queries_cache_kb.saturating_mul(1024),
+        manifest,
+        allow_listed_only: args.allow_listed_only,
+    })
+}
+
+/// The per-client cost budget, if one is configured; it must cover the
+/// costliest query the limits allow, or that query could never run.
+fn cost_budget(args: &ServeArgs) -> Result<Option<Arc<CostBudget>>> {
+    let Some(per_minute) = args.limits.cost_budget_per_minute else {
+        return Ok(None);
+    };
+    if (per_minute.get() as u64) < args.limits.max_cost {
+        return Err(Error::bad_input(format!(
+            "--cost-budget-per-minute must be at least --max-cost ({}), got {per_minute}",
+            args.limits.max_cost
+        )));
+    }
+    Ok(Some(Arc::new(CostBudget::new(per_minute))))
+}
+
 /// A bound, seeded server, ready to run.
 pub struct Application {
     port: u16,
@@ -89,6 +129,8 @@ impl Application {
     /// Prepares the database and binds the listener (port 0 picks a free one).
     pub fn build(args: &ServeArgs) -> Result<Self> {
         let tokens = write_tokens(args)?;
+        let persisted = Arc::new(persisted_queries(&args.persisted)?);
+        let budget = cost_budget(args)?;
         if !tokens.any() {
             tracing::warn!(
                 "no write token configured: mutations are refused (see `tradegraph token`)"
@@ -118,6 +160,8 @@ impl Application {
         };
         let options = SchemaOptions {
             limits,
+            budget,
+            persisted: persisted.clone(),
             introspection: args.feature(args.introspection),
             suggestions: args.feature(args.suggestions),
         };
@@ -137,12 +181,11 @@ impl Application {
             websocket: policy,
             limits: http_limits,
             playground: args.feature(args.playground),
-            ready: {
-                let store = store.clone();
-                std::sync::Arc::new(move || store.is_seeded().unwrap_or(false))
-            },
+            persisted,
+            cache_max_age: args.cache_max_age,
+            shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
         };
-        let server = crate::http::server(listener, schema, settings)?;
+        let server = crate::http::server(listener, schema, store.clone(), settings)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,

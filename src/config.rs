@@ -118,6 +118,59 @@ pub struct ServeArgs {
     /// Whether `GET /` serves GraphiQL (default: on, off in production).
     #[arg(long, env = "TRADEGRAPH_PLAYGROUND")]
     pub playground: Option<bool>,
+    /// Persisted queries and the allow-list.
+    #[command(flatten)]
+    pub persisted: PersistedArgs,
+    /// Seconds a shared cache (a CDN) may reuse a successful GET response
+    /// (`Cache-Control: public, max-age=N`); 0 makes it revalidate every
+    /// time. Every GET response has an `ETag` from the database's write
+    /// generation either way.
+    #[arg(long, env = "TRADEGRAPH_CACHE_MAX_AGE", default_value_t = 5)]
+    pub cache_max_age: u32,
+    /// Seconds that requests in flight may take to finish after SIGTERM or
+    /// Ctrl-C, before the database is flushed and closed.
+    #[arg(long, env = "TRADEGRAPH_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    /// How log lines are written to standard error: `text` (readable) or
+    /// `json` (one object per line, for log collectors).
+    #[arg(long, env = "TRADEGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable text, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Persisted queries: automatic ones (Apollo's `persistedQuery` extension)
+/// and registered ones, which allow-list mode restricts execution to.
+#[derive(Debug, Clone, Args)]
+pub struct PersistedArgs {
+    /// KiB of documents remembered for automatic persisted queries (least
+    /// recently used dropped first); 0 turns them off.
+    #[arg(
+        long,
+        env = "TRADEGRAPH_PERSISTED_QUERIES_CACHE_KB",
+        default_value_t = 4096
+    )]
+    pub persisted_queries_cache_kb: usize,
+    /// An Apollo persisted query manifest (JSON,
+    /// `apollo-persisted-query-manifest` version 1) of operations to
+    /// register, so clients can send their hash alone.
+    #[arg(long, env = "TRADEGRAPH_PERSISTED_QUERIES")]
+    pub persisted_queries: Option<PathBuf>,
+    /// Execute only the operations registered by `--persisted-queries`,
+    /// on every transport.
+    #[arg(
+        long,
+        env = "TRADEGRAPH_ALLOW_LISTED_ONLY",
+        requires = "persisted_queries"
+    )]
+    pub allow_listed_only: bool,
 }
 
 /// Where the server runs.
@@ -170,26 +223,16 @@ pub struct LimitArgs {
     /// Seconds a query may run before it is stopped.
     #[arg(long, env = "TRADEGRAPH_TIMEOUT_SECS", default_value_t = 10)]
     pub timeout_secs: u64,
+    /// Query cost each client (by write token, else by IP address) may
+    /// spend per minute, refilled continuously; off unless set. At least
+    /// `--max-cost`.
+    #[arg(long, env = "TRADEGRAPH_COST_BUDGET_PER_MINUTE")]
+    pub cost_budget_per_minute: Option<std::num::NonZeroUsize>,
     /// Refuse GET requests without a non-empty `apollo-require-preflight`
     /// or `x-apollo-operation-name` header (for deployments that put
     /// cookies in front of tradegraph).
     #[arg(long, env = "TRADEGRAPH_CSRF_STRICT_GET")]
     pub csrf_strict_get: bool,
-}
-
-impl Default for LimitArgs {
-    /// The same defaults as the command line.
-    fn default() -> Self {
-        LimitCli::parse_from(["limits"]).limits
-    }
-}
-
-/// Parses only the limits, so that [`LimitArgs::default`] and the command
-/// line share one set of defaults.
-#[derive(Parser)]
-struct LimitCli {
-    #[command(flatten)]
-    limits: LimitArgs,
 }
 
 /// Where the database lives and what seeds it.

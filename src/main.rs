@@ -9,7 +9,7 @@ use tradegraph::config::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tradegraph::app::init_logging();
+    tradegraph::app::init_logging(cli.serve.log_format);
     let outcome = match cli.command {
         Some(Command::Schema) => {
             print!("{}", tradegraph::graphql::sdl());

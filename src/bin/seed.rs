@@ -9,7 +9,7 @@ use tradegraph::config::SeedCli;
 
 fn main() -> ExitCode {
     let cli = SeedCli::parse();
-    tradegraph::app::init_logging();
+    tradegraph::app::init_logging(tradegraph::config::LogFormat::Text);
     match prepare_database(&cli.database, true) {
         Ok((_, Some(report))) => {
             println!(

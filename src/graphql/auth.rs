@@ -25,6 +25,11 @@ impl PresentedToken {
         Self(token)
     }
 
+    /// The token, if it is one of `tokens`.
+    pub(super) fn valid(&self, tokens: &WriteTokens) -> Option<&str> {
+        self.0.as_deref().filter(|token| tokens.allows(token))
+    }
+
     /// Reads a `connection_init` payload: `{"Authorization": "Bearer <token>"}`
     /// (any case of the key), or `{"token": "<token>"}`.
     pub fn from_init_payload(payload: &serde_json::Value) -> Self {
@@ -50,12 +55,14 @@ impl Guard for WriteGuard {
         let tokens = ctx.data_unchecked::<WriteTokens>();
         let presented = ctx
             .data_opt::<PresentedToken>()
-            .and_then(|token| token.0.as_deref());
+            .cloned()
+            .unwrap_or_default();
         let refusal = if !tokens.any() {
             "writes are disabled: no write token is configured; start the server with --write-token-hash <hash> (`tradegraph token` makes a token and its hash)"
+        } else if presented.valid(tokens).is_some() {
+            return Ok(());
         } else {
-            match presented {
-                Some(token) if tokens.allows(token) => return Ok(()),
+            match presented.0 {
                 Some(_) => "the write token is not valid",
                 None => "a write token is required: send the header Authorization: Bearer <token> (over WebSocket, put it in the connection_init payload)",
             }

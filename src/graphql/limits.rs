@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
@@ -19,7 +20,9 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
 
+use super::budget::{ClientKey, CostBudget};
 use super::errors::coded;
+use super::lexer::count_tokens;
 use crate::domain::DEFAULT_PAGE_SIZE;
 
 /// The limits; their defaults are the command line's (`config`).
@@ -62,6 +65,9 @@ pub mod code {
     pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
     /// Introspection was asked for where it is turned off.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// The client has spent its cost budget; `retryAfterSeconds` says when
+    /// to try again.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 /// What a document asks for.
@@ -71,64 +77,6 @@ struct Measure {
     cost: u64,
     aliases: usize,
     directives: usize,
-}
-
-/// Counts the lexical tokens of a GraphQL document, stopping once past
-/// `stop_after`, without parsing it: names, numbers, strings and
-/// punctuators; white space, commas and comments are not tokens.
-fn count_tokens(query: &str, stop_after: usize) -> usize {
-    let bytes = query.as_bytes();
-    let mut count = 0;
-    let mut index = 0;
-    while index < bytes.len() && count <= stop_after {
-        match bytes[index] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => index += 1,
-            b'#' => {
-                while index < bytes.len() && bytes[index] != b'\n' {
-                    index += 1;
-                }
-            }
-            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
-                index += 3;
-                while index < bytes.len() && !bytes[index..].starts_with(b"\"\"\"") {
-                    index += if bytes[index..].starts_with(b"\\\"\"\"") {
-                        4
-                    } else {
-                        1
-                    };
-                }
-                index += 3;
-                count += 1;
-            }
-            b'"' => {
-                index += 1;
-                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
-                    index += if bytes[index] == b'\\' { 2 } else { 1 };
-                }
-                index += 1;
-                count += 1;
-            }
-            b'.' if bytes[index..].starts_with(b"...") => {
-                index += 3;
-                count += 1;
-            }
-            byte if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' => {
-                while index < bytes.len()
-                    && (bytes[index].is_ascii_alphanumeric()
-                        || matches!(bytes[index], b'_' | b'.' | b'-' | b'+'))
-                {
-                    index += 1;
-                }
-                count += 1;
-            }
-            _ => {
-                // A punctuator, or a character the parser will refuse.
-                index += query[index..].chars().next().map_or(1, char::len_utf8);
-                count += 1;
-            }
-        }
-    }
-    count
 }
 
 /// Measures every operation of a document; fragments are expanded where
@@ -280,6 +228,10 @@ pub struct Limits {
     /// Whether introspection is allowed; when not, a document that asks for
     /// `__schema` or `__type` is refused with `INTROSPECTION_DISABLED`.
     pub introspection: bool,
+    /// The per-client cost budget, when one is configured: each request's
+    /// cost is charged to its client (its valid write token, else the
+    /// [`ClientAddress`](super::budget::ClientAddress) in its data).
+    pub budget: Option<Arc<CostBudget>>,
 }
 
 impl ExtensionFactory for Limits {
@@ -287,6 +239,7 @@ impl ExtensionFactory for Limits {
         Arc::new(LimitsOfRequest {
             limits: self.limits,
             introspection: self.introspection,
+            budget: self.budget.clone(),
             cost: Mutex::new(None),
         })
     }
@@ -295,6 +248,7 @@ impl ExtensionFactory for Limits {
 struct LimitsOfRequest {
     limits: QueryLimits,
     introspection: bool,
+    budget: Option<Arc<CostBudget>>,
     /// The cost of the request, once measured.
     cost: Mutex<Option<u64>>,
 }
@@ -305,6 +259,21 @@ fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
     if let Some(extensions) = error.extensions.as_mut() {
         extensions.set("limit", limit);
         extensions.set("value", value);
+    }
+    error
+}
+
+/// The refusal of a request its client's budget cannot pay for.
+fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> ServerError {
+    let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
+    let mut error = coded(
+        code::RATE_LIMITED,
+        format!("this client has spent its budget of {per_minute} query cost per minute (this query costs {cost}); retry in {seconds} s"),
+    );
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("retryAfterSeconds", seconds);
+        extensions.set("limit", per_minute);
+        extensions.set("value", cost);
     }
     error
 }
@@ -365,6 +334,11 @@ impl Extension for LimitsOfRequest {
         for (value, limit, code, what) in checks {
             if value > limit {
                 return Err(refuse(code, what, value, limit));
+            }
+        }
+        if let (Some(budget), Some(client)) = (&self.budget, ClientKey::of(ctx)) {
+            if let Err(wait) = budget.charge(&client, measured.cost, Instant::now()) {
+                return Err(rate_limited(budget.per_minute(), measured.cost, wait));
             }
         }
         *self

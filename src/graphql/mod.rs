@@ -6,11 +6,14 @@
 //! [`build_schema`] is the single place context data is registered.
 
 mod auth;
+mod budget;
 mod connection;
 pub mod errors;
 mod ids;
+mod lexer;
 mod limits;
 mod loaders;
+mod persisted;
 mod scalars;
 mod subscription;
 mod types;
@@ -42,12 +45,22 @@ pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 pub use auth::PresentedToken;
+pub use budget::{ClientAddress, CostBudget};
 pub use errors::{coded, has_code, RequestId};
 pub use limits::QueryLimits;
+pub use persisted::{PersistedQueries, PersistedQuerySettings};
+
+/// Every `extensions.code` tradegraph's own checks give, beside the
+/// domain's (`errors::code`).
+pub mod codes {
+    pub use super::limits::code::*;
+    pub use super::persisted::code::*;
+}
 
 /// Builds the schema over a store: registers the store, the write tokens and
-/// the event channel, and the extensions that apply the abuse limits, give
-/// every error a code and every request its own batching loader.
+/// the event channel, and the extensions that resolve persisted queries,
+/// apply the abuse limits, give every error a code and every request its
+/// own batching loader.
 pub fn build_schema(
     store: Store,
     tokens: WriteTokens,
@@ -55,9 +68,11 @@ pub fn build_schema(
     options: SchemaOptions,
 ) -> TradeSchema {
     let mut builder = schema_builder()
+        .extension(persisted::Persisted(options.persisted))
         .extension(limits::Limits {
             limits: options.limits,
             introspection: options.introspection,
+            budget: options.budget,
         })
         .extension(errors::ErrorCodes)
         .extension(loaders::PerRequestLoaders(store.clone()))
@@ -74,10 +89,15 @@ pub fn build_schema(
 }
 
 /// How the schema behaves beyond its types.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SchemaOptions {
     /// The abuse limits.
     pub limits: QueryLimits,
+    /// The per-client cost budget, if any.
+    pub budget: Option<std::sync::Arc<CostBudget>>,
+    /// The operations known by hash (shared with the HTTP layer, which
+    /// resolves hashes before it decides what a GET may run).
+    pub persisted: std::sync::Arc<PersistedQueries>,
     /// Whether `__schema` and `__type` answer (off in production).
     pub introspection: bool,
     /// Whether errors suggest field names ("Did you mean ...?"; off in
@@ -111,26 +131,32 @@ pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
             .all(|error| errors::has_code(error, errors::code::UNAUTHENTICATED))
 }
 
-/// Whether a request would run a mutation: the operation it names, or its
-/// only operation. A document that does not parse is not one (execution
-/// reports the parse error).
-pub fn is_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
-    match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => is_mutation(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.iter().any(|(operation_name, operation)| {
-                operation_name.as_str() == name && is_mutation(operation.node.ty)
-            })
-        }
-        (DocumentOperations::Multiple(operations), None) => operations
-            .values()
-            .any(|operation| is_mutation(operation.node.ty)),
-    }
+/// The operation a request would run, read from the document's top-level
+/// tokens without parsing it: the one `operationName` names, else the
+/// document's only one. `None` when there is no such operation (execution
+/// reports why).
+pub fn operation_of(request: &async_graphql::Request) -> Option<Operation> {
+    let operations = lexer::operations(&request.query);
+    let head = match request.operation_name.as_deref() {
+        Some(name) => operations
+            .into_iter()
+            .find(|operation| operation.name == Some(name)),
+        None if operations.len() == 1 => operations.into_iter().next(),
+        None => None,
+    }?;
+    Some(Operation {
+        is_mutation: head.kind == async_graphql::parser::types::OperationType::Mutation,
+        name: head.name.unwrap_or_default().to_owned(),
+    })
+}
+
+/// What the HTTP layer needs to know of an operation before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// Whether it is a mutation (refused over GET, never cut by a timeout).
+    pub is_mutation: bool,
+    /// Its name ("" for an anonymous one).
+    pub name: String,
 }
 
 /// The GraphiQL page, pointed at `/graphql`.

@@ -5,19 +5,29 @@
 //! (406 when none fits), and under `application/graphql-response+json`
 //! status 400 and no `data` for requests that are refused before
 //! execution. Batches (a JSON array) are refused unless enabled.
+//!
+//! Persisted-query hashes are resolved here first, so a hash cannot smuggle
+//! a mutation into a GET. Successful GET responses carry `Cache-Control`
+//! and an `ETag` from the database's write generation; a matching
+//! `If-None-Match` gets 304 without running the query.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use async_graphql::{BatchRequest, Request, Response};
+use async_graphql::{BatchRequest, Request, Response, Variables};
+use serde::Deserialize;
 use serde_json::{json, Value};
-
+use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use super::metrics::{Observation, Outcome};
 use crate::graphql::{
-    coded, has_code, is_mutation, is_unauthenticated, PresentedToken, RequestId, TradeSchema,
+    coded, codes, has_code, is_unauthenticated, operation_of, ClientAddress, PersistedQueries,
+    PresentedToken, RequestId, TradeSchema,
 };
+use crate::store::Store;
 
 /// How much a request may ask of the HTTP layer.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +43,31 @@ pub struct HttpLimits {
     /// `x-apollo-operation-name` header, which a browser cannot add
     /// across sites without a preflight (for deployments with cookies).
     pub csrf_strict_get: bool,
+}
+
+/// What `/graphql` needs to answer: the schema and the settings of the
+/// HTTP layer.
+pub(super) struct Endpoint {
+    /// The schema requests run on.
+    pub schema: TradeSchema,
+    /// What a request may ask of the HTTP layer.
+    pub limits: HttpLimits,
+    /// The operations known by hash.
+    pub persisted: Arc<PersistedQueries>,
+    /// How GET responses may be cached.
+    pub caching: Caching,
+    /// The store, for its write generation.
+    pub store: Store,
+}
+
+/// How GET responses may be cached.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Caching {
+    /// Seconds a shared cache may reuse a successful response.
+    pub max_age: u32,
+    /// Random per process: write generations restart at 0 with the
+    /// process, so the epoch keeps an old `ETag` from matching new data.
+    pub epoch: u64,
 }
 
 /// The response types tradegraph produces.
@@ -84,18 +119,24 @@ fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 
 /// A response that is not a GraphQL execution result: one error with a code.
 fn refusal(status: StatusCode, media: MediaType, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
+    let mut response = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, media.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(
             json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
                 .to_string(),
-        )
+        );
+    response.extensions_mut().insert(Observation {
+        operation: String::new(),
+        outcome: Outcome::Refused,
+        code: code.to_owned(),
+    });
+    response
 }
 
 /// `POST /graphql`.
 pub(super) async fn post(
-    schema: web::Data<TradeSchema>,
-    limits: web::Data<HttpLimits>,
+    endpoint: web::Data<Endpoint>,
     http: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -147,12 +188,12 @@ pub(super) async fn post(
             )
         }
     };
-    let token = PresentedToken::from_authorization(authorization(&http));
+    let limits = endpoint.limits;
     match batch {
-        BatchRequest::Single(request) => respond(
-            media,
-            execute(&schema, &limits, request, token, request_id_of(&http)).await,
-        ),
+        BatchRequest::Single(request) => {
+            let (response, operation) = run(&endpoint, request, &http).await;
+            respond(media, response, operation)
+        }
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
                 return refusal(StatusCode::BAD_REQUEST, media, "BATCHING_DISABLED", "batched requests (a JSON array) are not enabled on this server; send one request per HTTP request");
@@ -165,32 +206,66 @@ pub(super) async fn post(
                 );
                 return refusal(StatusCode::BAD_REQUEST, media, "BATCH_TOO_LARGE", &message);
             }
-            let mut responses = Vec::with_capacity(requests.len());
+            let mut bodies = Vec::with_capacity(requests.len());
+            // The batch is observed as its first failed request, if any.
+            let mut summary: Option<Observation> = None;
             for request in requests {
-                responses.push(body_of(
-                    &execute(
-                        &schema,
-                        &limits,
-                        request,
-                        token.clone(),
-                        request_id_of(&http),
-                    )
-                    .await,
-                ));
+                let (response, _) = run(&endpoint, request, &http).await;
+                let observation = observe(&response, "(batch)".into());
+                summary = Some(match summary {
+                    Some(failed) if failed.outcome != Outcome::Ok => failed,
+                    _ => observation,
+                });
+                bodies.push(body_of(&response));
             }
-            HttpResponse::Ok()
+            let mut response = HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, media.as_str()))
-                .body(Value::Array(responses).to_string())
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(Value::Array(bodies).to_string());
+            if let Some(summary) = summary {
+                response.extensions_mut().insert(summary);
+            }
+            response
         }
     }
 }
 
+/// The parameters of a GET request, named as the GraphQL-over-HTTP
+/// specification names them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParameters {
+    #[serde(default)]
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// The request a GET query string carries.
+fn request_of_query_string(query_string: &str) -> Result<Request, String> {
+    let parameters = web::Query::<GetParameters>::from_query(query_string)
+        .map_err(|error| error.to_string())?
+        .into_inner();
+    let mut request = Request::new(parameters.query);
+    request.operation_name = parameters.operation_name.filter(|name| !name.is_empty());
+    if let Some(variables) = parameters.variables {
+        let variables: Value = serde_json::from_str(&variables)
+            .map_err(|error| format!("variables is not JSON: {error}"))?;
+        if !variables.is_null() && !variables.is_object() {
+            return Err("variables must be a JSON object".into());
+        }
+        request.variables = Variables::from_json(variables);
+    }
+    if let Some(extensions) = parameters.extensions {
+        request.extensions = serde_json::from_str(&extensions)
+            .map_err(|error| format!("extensions is not a JSON object: {error}"))?;
+    }
+    Ok(request)
+}
+
 /// `GET /graphql?query=...`: queries only.
-pub(super) async fn get(
-    schema: web::Data<TradeSchema>,
-    limits: web::Data<HttpLimits>,
-    http: HttpRequest,
-) -> HttpResponse {
+pub(super) async fn get(endpoint: web::Data<Endpoint>, http: HttpRequest) -> HttpResponse {
     let Some(media) = negotiate(accept(&http)) else {
         return not_acceptable();
     };
@@ -201,7 +276,7 @@ pub(super) async fn get(
                 .get(*name)
                 .is_some_and(|value| !value.is_empty())
         });
-    if limits.csrf_strict_get && !preflighted {
+    if endpoint.limits.csrf_strict_get && !preflighted {
         return refusal(
             StatusCode::BAD_REQUEST,
             media,
@@ -209,7 +284,7 @@ pub(super) async fn get(
             "this server requires a non-empty apollo-require-preflight or x-apollo-operation-name header on GET requests",
         );
     }
-    let request = match async_graphql::http::parse_query_string(http.query_string()) {
+    let mut request = match request_of_query_string(http.query_string()) {
         Ok(request) => request,
         Err(error) => {
             return refusal(
@@ -220,17 +295,95 @@ pub(super) async fn get(
             )
         }
     };
-    if http.method() == Method::GET && is_mutation(&request) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .insert_header((header::CONTENT_TYPE, media.as_str()))
-            .body(json!({ "errors": [{ "message": "mutations are not allowed over GET: send them with POST", "extensions": { "code": "BAD_REQUEST" } }] }).to_string());
+    if let Err(error) = endpoint.persisted.resolve(&mut request) {
+        let operation = request.operation_name.unwrap_or_default();
+        return respond(media, Response::from_errors(vec![error]), operation);
     }
-    let token = PresentedToken::from_authorization(authorization(&http));
-    respond(
-        media,
-        execute(&schema, &limits, request, token, request_id_of(&http)).await,
+    let (operation, is_mutation) = operation_name_and_kind(&request);
+    if is_mutation {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "BAD_REQUEST",
+            "mutations are not allowed over GET: send them with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    // Taken before the query runs, so what it reads is at least this new.
+    let etag = entity_tag(&endpoint, &request, media);
+    if if_none_match(&http, &etag) {
+        let mut response = HttpResponse::NotModified().finish();
+        cacheable(&mut response, &etag, endpoint.caching.max_age);
+        response.extensions_mut().insert(Observation {
+            operation,
+            outcome: Outcome::Ok,
+            code: String::new(),
+        });
+        return response;
+    }
+    let response = execute(&endpoint, request, &http, false).await;
+    let succeeded = response.errors.is_empty();
+    let mut response = respond(media, response, operation);
+    if succeeded {
+        cacheable(&mut response, &etag, endpoint.caching.max_age);
+    }
+    response
+}
+
+/// Marks a GET response as cacheable: its `ETag`, `Cache-Control` (a
+/// shared cache may reuse it for `max_age` seconds; 0 makes caches
+/// revalidate each time) and `Vary: Accept`.
+fn cacheable(response: &mut HttpResponse, etag: &str, max_age: u32) {
+    let cache_control = if max_age == 0 {
+        "no-cache".to_owned()
+    } else {
+        format!("public, max-age={max_age}")
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::ETAG, etag.to_owned()),
+        (header::CACHE_CONTROL, cache_control),
+        (header::VARY, "Accept".to_owned()),
+    ] {
+        // Both values are ASCII made here, so they are valid header values.
+        if let Ok(value) = header::HeaderValue::try_from(value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The `ETag` of a GET response: the process epoch, the write generation,
+/// and a digest of the request and the response type.
+fn entity_tag(endpoint: &Endpoint, request: &Request, media: MediaType) -> String {
+    let mut digest = Sha256::new();
+    for part in [
+        request.query.as_str(),
+        request.operation_name.as_deref().unwrap_or_default(),
+        &serde_json::to_string(&request.variables).unwrap_or_default(),
+        media.as_str(),
+    ] {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    format!(
+        "\"{:016x}-{}-{}\"",
+        endpoint.caching.epoch,
+        endpoint.store.generation(),
+        hex::encode(&digest.finalize()[..12])
     )
+}
+
+/// Whether `If-None-Match` names the current `ETag` (or is `*`).
+fn if_none_match(http: &HttpRequest, etag: &str) -> bool {
+    http.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
 }
 
 /// The id the request-id middleware gave the request.
@@ -243,10 +396,19 @@ fn request_id_of(http: &HttpRequest) -> RequestId {
 
 /// Any other method on `/graphql`: 405 with the methods that work.
 pub(super) async fn other_method(http: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, "GET, POST"))
-        .insert_header((header::CONTENT_TYPE, MediaType::Json.as_str()))
-        .body(json!({ "errors": [{ "message": format!("{} is not allowed on /graphql: use GET for queries, POST for anything", http.method()), "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }).to_string())
+    let mut response = refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        MediaType::Json,
+        "METHOD_NOT_ALLOWED",
+        &format!(
+            "{} is not allowed on /graphql: use GET for queries, POST for anything",
+            http.method()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    response
 }
 
 fn accept(http: &HttpRequest) -> Option<&str> {
@@ -270,15 +432,38 @@ fn not_acceptable() -> HttpResponse {
     )
 }
 
-/// Runs a request with the presented token; a query that runs past the
-/// timeout is stopped. An empty document (or a misspelt `query` key) is
-/// refused before it reaches the schema, as a malformed request.
+/// The name of the operation a request would run (or the name it asked
+/// for, or "") and whether it is a mutation.
+fn operation_name_and_kind(request: &Request) -> (String, bool) {
+    match operation_of(request) {
+        Some(operation) => (operation.name, operation.is_mutation),
+        None => (request.operation_name.clone().unwrap_or_default(), false),
+    }
+}
+
+/// Resolves a POSTed request's persisted query and runs it; returns the
+/// response and the operation's name.
+async fn run(endpoint: &Endpoint, mut request: Request, http: &HttpRequest) -> (Response, String) {
+    if let Err(error) = endpoint.persisted.resolve(&mut request) {
+        let operation = request.operation_name.unwrap_or_default();
+        return (Response::from_errors(vec![error]), operation);
+    }
+    let (operation, is_mutation) = operation_name_and_kind(&request);
+    (
+        execute(endpoint, request, http, is_mutation).await,
+        operation,
+    )
+}
+
+/// Runs a request with the presented token and the client's address; a
+/// query that runs past the timeout is stopped (a mutation never is: it
+/// may already be on disk). An empty document (or a misspelt `query` key)
+/// is refused before it reaches the schema, as a malformed request.
 async fn execute(
-    schema: &TradeSchema,
-    limits: &HttpLimits,
+    endpoint: &Endpoint,
     request: Request,
-    token: PresentedToken,
-    request_id: RequestId,
+    http: &HttpRequest,
+    mutation: bool,
 ) -> Response {
     if request.query.trim().is_empty() {
         return coded_error(
@@ -286,21 +471,26 @@ async fn execute(
             "the request has no query: send a non-empty GraphQL document as `query`",
         );
     }
-    let mutation = is_mutation(&request);
+    let request_id = request_id_of(http);
     let span = tracing::info_span!("request", request_id = %request_id.0);
-    let run = schema
-        .execute(request.data(token).data(request_id))
-        .instrument(span);
+    let mut request = request
+        .data(PresentedToken::from_authorization(authorization(http)))
+        .data(request_id);
+    if let Some(address) = http.peer_addr() {
+        request = request.data(ClientAddress(address.ip()));
+    }
+    let run = endpoint.schema.execute(request).instrument(span);
     if mutation {
         return run.await;
     }
-    match actix_web::rt::time::timeout(limits.timeout, run).await {
+    let timeout = endpoint.limits.timeout;
+    match actix_web::rt::time::timeout(timeout, run).await {
         Ok(response) => response,
         Err(_) => coded_error(
             "TIMEOUT",
             &format!(
                 "the query ran longer than {} s and was stopped",
-                limits.timeout.as_secs()
+                timeout.as_secs()
             ),
         ),
     }
@@ -328,6 +518,19 @@ fn is_bad_request(response: &Response) -> bool {
         .any(|error| has_code(error, "BAD_REQUEST"))
 }
 
+/// The seconds a rate-limited response asks the client to wait.
+fn retry_after(response: &Response) -> Option<u64> {
+    response.errors.iter().find_map(|error| {
+        if !has_code(error, codes::RATE_LIMITED) {
+            return None;
+        }
+        match error.extensions.as_ref()?.get("retryAfterSeconds") {
+            Some(async_graphql::Value::Number(seconds)) => seconds.as_u64(),
+            _ => None,
+        }
+    })
+}
+
 /// The JSON body of a response; a request refused before execution has no
 /// `data` entry, as the specification asks.
 fn body_of(response: &Response) -> Value {
@@ -340,10 +543,37 @@ fn body_of(response: &Response) -> Value {
     body
 }
 
+/// What became of a request, for the metrics and the access log.
+fn observe(response: &Response, operation: String) -> Observation {
+    let outcome = if response.errors.is_empty() {
+        Outcome::Ok
+    } else if refused_before_execution(response) {
+        Outcome::Refused
+    } else {
+        Outcome::Error
+    };
+    let code = response
+        .errors
+        .first()
+        .and_then(|error| match error.extensions.as_ref()?.get("code") {
+            Some(async_graphql::Value::String(code)) => Some(code.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    Observation {
+        operation,
+        outcome,
+        code,
+    }
+}
+
 /// The HTTP response for a GraphQL response.
-fn respond(media: MediaType, response: Response) -> HttpResponse {
+fn respond(media: MediaType, response: Response, operation: String) -> HttpResponse {
+    let retry = retry_after(&response);
     let status = if is_unauthenticated(&response) {
         StatusCode::UNAUTHORIZED
+    } else if retry.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
     } else if is_bad_request(&response)
         || (media == MediaType::GraphqlResponseJson && refused_before_execution(&response))
     {
@@ -355,9 +585,15 @@ fn respond(media: MediaType, response: Response) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
-    builder
+    if let Some(seconds) = retry {
+        builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    let mut http = builder
         .insert_header((header::CONTENT_TYPE, media.as_str()))
-        .body(body_of(&response).to_string())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body_of(&response).to_string());
+    http.extensions_mut().insert(observe(&response, operation));
+    http
 }
 
 #[cfg(test)]

@@ -1,25 +1,31 @@
 //! The HTTP face: the only module that knows actix-web. `POST /graphql`
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
-//! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
-//! and `GET /health` answers while the process is up. It uses
+//! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL,
+//! `GET /health` answers while the process is up, `GET /ready` once the
+//! database is seeded, and `GET /metrics` gives Prometheus metrics. It uses
 //! async-graphql's actix-web integration, the one place outside `graphql`
 //! that names async-graphql types.
 
 mod graphql;
+mod metrics;
 mod websocket;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 
 pub use self::graphql::HttpLimits;
+use self::graphql::{Caching, Endpoint};
+use self::metrics::{Metrics, Observation};
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{playground_html, RequestId, TradeSchema};
+use crate::graphql::{playground_html, PersistedQueries, RequestId, TradeSchema};
+use crate::store::Store;
 
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
@@ -48,32 +54,48 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Whether `GET /` serves GraphiQL.
     pub playground: bool,
-    /// Whether the database is open and seeded, for `GET /ready`.
-    pub ready: Readiness,
+    /// The operations known by hash (the schema's, shared).
+    pub persisted: Arc<PersistedQueries>,
+    /// Seconds a shared cache may reuse a successful GET response.
+    pub cache_max_age: u32,
+    /// How long requests in flight may take to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
-/// Tells whether the server can answer queries.
-pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
-
-/// Binds the routes to a listener.
+/// Binds the routes to a listener. The store answers readiness, gives the
+/// write generation behind `ETag`s and the database size for the metrics.
 pub fn server(
     listener: TcpListener,
     schema: TradeSchema,
+    store: Store,
     settings: HttpSettings,
 ) -> Result<Server> {
-    let schema = web::Data::new(schema);
     let limits = settings.limits;
-    let http_limits = web::Data::new(limits);
+    let endpoint = web::Data::new(Endpoint {
+        schema,
+        limits,
+        persisted: settings.persisted,
+        caching: Caching {
+            max_age: settings.cache_max_age,
+            epoch: fastrand::u64(..),
+        },
+        store: store.clone(),
+    });
+    let metrics = web::Data::new(Metrics::new(store));
     let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
     let playground = settings.playground;
-    let ready = web::Data::new(settings.ready);
     let server = HttpServer::new(move || {
+        let observed = metrics.clone();
         App::new()
-            .wrap_fn(|request, service| {
+            .wrap_fn(move |request, service| {
+                let started = Instant::now();
                 let id = request_id(request.headers());
                 request.extensions_mut().insert(RequestId(id.clone()));
+                let method = request.method().clone();
+                let path = request.path().to_owned();
                 let response = service.call(request);
+                let metrics = observed.clone();
                 async move {
                     let mut response = response.await?;
                     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -81,17 +103,36 @@ pub fn server(
                             .headers_mut()
                             .insert(HeaderName::from_static("x-request-id"), value);
                     }
+                    let elapsed = started.elapsed();
+                    let observation = response
+                        .response()
+                        .extensions()
+                        .get::<Observation>()
+                        .cloned();
+                    if let Some(observation) = &observation {
+                        metrics.observe(observation, elapsed);
+                    }
+                    let (operation, code) = observation
+                        .map(|observation| (observation.operation, observation.code))
+                        .unwrap_or_default();
+                    tracing::info!(
+                        target: "tradegraph::access",
+                        request_id = %id,
+                        method = %method,
+                        path = %path,
+                        status = response.status().as_u16(),
+                        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                        operation = %operation,
+                        code = %code,
+                        "request"
+                    );
                     Ok(response)
                 }
             })
             .wrap(cors(origins.clone()))
-            .app_data(ready.clone())
-            .wrap(actix_web::middleware::Logger::new(
-                "%r %s %Dms request_id=%{x-request-id}o",
-            ))
-            .app_data(schema.clone())
+            .app_data(endpoint.clone())
+            .app_data(metrics.clone())
             .app_data(sockets.clone())
-            .app_data(http_limits.clone())
             // Bodies past the limit are refused with 413 before they are read.
             .app_data(web::PayloadConfig::new(limits.max_body_bytes))
             .route(
@@ -110,8 +151,9 @@ pub fn server(
             })
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(readiness))
-            .route("/ready", web::get().to(readiness))
+            .route("/metrics", web::get().to(prometheus))
     })
+    .shutdown_timeout(settings.shutdown_grace.as_secs())
     .listen(listener)
     .map_err(|source| Error::Io {
         context: "cannot serve on the listener".into(),
@@ -158,8 +200,8 @@ fn origin_allowed(origin: &str, own_host: Option<&str>, allowed: &[String]) -> b
 }
 
 /// Readiness: 200 once the database is open and seeded, else 503.
-async fn readiness(ready: web::Data<Readiness>) -> HttpResponse {
-    if (ready.get_ref())() {
+async fn readiness(endpoint: web::Data<Endpoint>) -> HttpResponse {
+    if endpoint.store.is_seeded().unwrap_or(false) {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
     } else {
         HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "starting" }))
@@ -186,6 +228,20 @@ async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(playground_html())
+}
+
+/// The metrics, in the Prometheus (OpenMetrics) text format.
+async fn prometheus(metrics: web::Data<Metrics>) -> HttpResponse {
+    // Reading the database size walks its files: off the async threads.
+    match web::block(move || metrics.render()).await {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(error) => {
+            tracing::error!(%error, "cannot render the metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
 
 /// Liveness.

@@ -8,7 +8,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql_actix_web::GraphQLSubscription;
 
-use crate::graphql::{PresentedToken, TradeSchema};
+use super::graphql::Endpoint;
+use crate::graphql::{ClientAddress, PresentedToken, TradeSchema};
 
 /// Who may open WebSocket connections, and how many at once.
 #[derive(Debug, Clone)]
@@ -77,7 +78,7 @@ impl Sockets {
 /// allowed and a place is free. The write token comes in the
 /// `connection_init` payload.
 pub(super) async fn subscriptions(
-    schema: web::Data<TradeSchema>,
+    endpoint: web::Data<Endpoint>,
     sockets: web::Data<Sockets>,
     request: HttpRequest,
     payload: web::Payload,
@@ -94,7 +95,10 @@ pub(super) async fn subscriptions(
     };
     let mut data = async_graphql::Data::default();
     data.insert(place);
-    GraphQLSubscription::new(TradeSchema::clone(&schema))
+    if let Some(address) = request.peer_addr() {
+        data.insert(ClientAddress(address.ip()));
+    }
+    GraphQLSubscription::new(TradeSchema::clone(&endpoint.schema))
         .with_data(data)
         .on_connection_init(|payload| async move {
             let mut data = async_graphql::Data::default();

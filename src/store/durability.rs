@@ -40,6 +40,12 @@ impl GroupCommit {
 }
 
 impl Store {
+    /// The write generation: how many writes have committed since the store
+    /// was opened. Anything read after it was taken is at least as new.
+    pub fn generation(&self) -> u64 {
+        self.commit.written.load(Ordering::SeqCst)
+    }
+
     /// Returns once every write that committed before this call is on
     /// disk, flushing unless a flush that started later already covered it.
     pub async fn make_durable(&self) -> Result<()> {

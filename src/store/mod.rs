@@ -156,6 +156,11 @@ impl Store {
         Ok(())
     }
 
+    /// The bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// Writes everything to disk. Blocking: call it from a blocking task.
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;

@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::Parser;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tradegraph::app::Application;
-use tradegraph::config::{DatabaseArgs, Environment, LimitArgs, ServeArgs};
+use tradegraph::config::{Cli, DatabaseArgs, ServeArgs};
 use tradegraph::store::Store;
 
 /// The write token every test server accepts.
@@ -45,23 +46,16 @@ pub async fn spawn_app_without_tokens() -> TestApp {
 /// Starts the server with the test settings changed by `edit`.
 pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut args = ServeArgs {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database: DatabaseArgs {
-            cache_mb: 16,
-            ..DatabaseArgs::at(dir.path().join("data"))
-        },
-        write_token_hashes: vec![WRITE_TOKEN_HASH.to_owned()],
-        write_token_file: None,
-        cors_origins: vec!["https://allowed.example".to_owned()],
-        max_websockets: 4,
-        limits: LimitArgs::default(),
-        environment: Environment::Development,
-        production: false,
-        introspection: None,
-        suggestions: None,
-        playground: None,
+    // The command line's defaults, then the test settings.
+    let mut args = Cli::parse_from(["tradegraph"]).serve;
+    args.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    args.database = DatabaseArgs {
+        cache_mb: 16,
+        ..DatabaseArgs::at(dir.path().join("data"))
     };
+    args.write_token_hashes = vec![WRITE_TOKEN_HASH.to_owned()];
+    args.cors_origins = vec!["https://allowed.example".to_owned()];
+    args.max_websockets = 4;
     edit(&mut args);
     let application = Application::build(&args).expect("the server starts");
     let app = TestApp {
@@ -170,18 +164,62 @@ impl TestApp {
 
     /// Sends a GET request and returns the status and body.
     pub async fn get(&self, path_and_query: &str) -> (u16, String) {
-        let mut response = self
-            .client
-            .get(format!("{}{path_and_query}", self.address))
-            .send()
-            .await
-            .expect("the request is sent");
-        let body = response.body().limit(16 << 20).await.expect("a body");
-        (
-            response.status().as_u16(),
-            String::from_utf8_lossy(&body).into_owned(),
-        )
+        let reply = self.get_with(path_and_query, &[]).await;
+        (reply.status, reply.body)
     }
+
+    /// Sends a GET request with the given headers and returns the whole
+    /// reply.
+    pub async fn get_with(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(format!("{}{path_and_query}", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request.send().await.expect("the request is sent");
+        let body = response.body().limit(16 << 20).await.expect("a body");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+/// An HTTP reply.
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: awc::http::header::HeaderMap,
+    /// The body, as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// A header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("JSON: {}", self.body))
+    }
+}
+
+/// A query string parameter, percent-encoded.
+pub fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// The `nodes` of a connection at `path` in `data`, each reduced to `field`.

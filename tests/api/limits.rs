@@ -95,3 +95,66 @@ async fn every_answer_reports_its_cost() {
         json!({ "cost": { "requested": 5, "limit": 50_000 } })
     );
 }
+
+#[actix_web::test]
+async fn a_client_past_its_cost_budget_is_rate_limited_with_a_retry_hint() {
+    use crate::helpers::{encoded, spawn_configured, WRITE_TOKEN};
+    let app = spawn_configured(|args| {
+        args.limits.max_cost = 60;
+        args.limits.cost_budget_per_minute = std::num::NonZeroUsize::new(60);
+    })
+    .await;
+    // 20 provinces × (nodes + code) + provinces: 41 of the 60 a minute.
+    let query = "{ provinces(first: 20) { nodes { code } } }";
+    let (status, first) = app.post(query, json!({}), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["extensions"]["cost"]["requested"], 41);
+
+    let refused = app
+        .get_with(&format!("/graphql?query={}", encoded(query)), &[])
+        .await;
+    assert_eq!(refused.status, 429);
+    let body = refused.json();
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "RATE_LIMITED");
+    // 19 left, 41 needed, 1 a second: 22 s, or 21 if a second passed
+    // between the two requests on a slow machine.
+    let retry = error["extensions"]["retryAfterSeconds"].as_u64().unwrap();
+    assert!((21..=22).contains(&retry), "{body}");
+    assert_eq!(refused.header("retry-after"), retry.to_string());
+    assert_eq!(
+        error["message"],
+        format!("this client has spent its budget of 60 query cost per minute (this query costs 41); retry in {retry} s")
+    );
+    assert_eq!(error["extensions"]["limit"], 60);
+    assert_eq!(body.get("data"), None);
+
+    // A made-up token is no way round it; a valid one is its own client.
+    let (status, _) = app.post(query, json!({}), Some("tg_made_up")).await;
+    assert_eq!(status, 429);
+    let (status, body) = app.post(query, json!({}), Some(WRITE_TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["provinces"]["nodes"].as_array().unwrap().len(),
+        20
+    );
+}
+
+#[actix_web::test]
+async fn a_budget_below_the_highest_query_cost_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = <tradegraph::config::Cli as clap::Parser>::parse_from([
+        "tradegraph",
+        "--bind",
+        "127.0.0.1:0",
+        "--cost-budget-per-minute",
+        "100",
+    ])
+    .serve;
+    args.database = tradegraph::config::DatabaseArgs::at(dir.path().join("data"));
+    let error = tradegraph::app::Application::build(&args).err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "--cost-budget-per-minute must be at least --max-cost (50000), got 100"
+    );
+}

@@ -2,6 +2,7 @@
 //! port, each test with its own temporary database.
 
 mod backup;
+mod caching;
 mod crash;
 mod errors;
 mod figures;
@@ -13,6 +14,7 @@ mod links;
 mod lists;
 mod mutations;
 mod nodes;
+mod observability;
 mod process;
 mod production;
 mod readme;
