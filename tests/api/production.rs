@@ -101,3 +101,132 @@ async fn every_response_carries_a_request_id() {
     assert_ne!(id(&refused), "no spaces allowed");
     assert_eq!(id(&refused).len(), 16);
 }
+
+/// What the common GraphQL security scanners (graphql-cop and the like)
+/// probe, against a production server.
+#[actix_web::test]
+async fn production_mode_passes_the_common_security_scans() {
+    use crate::helpers::encoded;
+    let app = spawn_configured(|args| args.production = true).await;
+    let refused_code = |body: &str| -> String {
+        let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // Introspection, over POST and GET, and in a fragment.
+    for query in [
+        INTROSPECTION,
+        "{ __type(name: \"Query\") { name } }",
+        "query { ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        let body = app.graphql(query, json!({})).await;
+        assert_eq!(
+            codes_and_messages(&body)[0].0,
+            "INTROSPECTION_DISABLED",
+            "{query}"
+        );
+        let reply = app
+            .get_with(&format!("/graphql?query={}", encoded(query)), &[])
+            .await;
+        assert_eq!(
+            refused_code(&reply.body),
+            "INTROSPECTION_DISABLED",
+            "{query}"
+        );
+    }
+    // No field suggestions.
+    let misspelt = codes_and_messages(&app.graphql(MISSPELT, json!({})).await);
+    assert!(!misspelt[0].1.contains("Did you mean"), "{misspelt:?}");
+    // No GraphiQL.
+    assert_eq!(app.get("/").await.0, 404);
+    // No mutation over GET.
+    let mutation = "mutation { deleteShipment(id: \"U2hpcG1lbnQ6MQ==\") { deletedId } }";
+    let reply = app
+        .get_with(&format!("/graphql?query={}", encoded(mutation)), &[])
+        .await;
+    assert_eq!((reply.status, reply.header("allow")), (405, "POST"));
+    // No execution of bodies a browser sends across sites without a preflight.
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (status, _, body) = app
+            .post_raw(
+                &[("content-type", content_type)],
+                json!({ "query": "{ __typename }" }).to_string(),
+            )
+            .await;
+        assert_eq!(status, 415, "{content_type}");
+        assert_eq!(refused_code(&body), "UNSUPPORTED_MEDIA_TYPE");
+    }
+    // No batching.
+    let (status, _, body) = app
+        .post_raw(
+            &[("content-type", "application/json")],
+            json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, refused_code(&body).as_str()),
+        (400, "BATCHING_DISABLED")
+    );
+    // Alias overloading, directive overloading, deep recursion.
+    let aliases = format!(
+        "{{ {} }}",
+        (0..100)
+            .map(|n| format!("a{n}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let directives = format!("{{ __typename {} }}", "@include(if: true) ".repeat(100));
+    let deep = format!(
+        "{{ province(code: \"GD\") {{ {}code{} }} }}",
+        "hubs { province { ".repeat(10),
+        " } }".repeat(10)
+    );
+    for (query, code) in [
+        (aliases.as_str(), "TOO_MANY_ALIASES"),
+        (directives.as_str(), "TOO_MANY_DIRECTIVES"),
+        (deep.as_str(), "QUERY_TOO_DEEP"),
+    ] {
+        assert_eq!(
+            codes_and_messages(&app.graphql(query, json!({})).await)[0].0,
+            code
+        );
+    }
+    // No stack traces, file paths or storage messages, whatever is sent.
+    for body in [
+        "{\"query\": \"{ province(code: \\\"\\u0000\\\") { name } }\"}",
+        "{\"query\": \"query { ...A } fragment A on Query { ...A }\"}",
+        "{\"query\": 42}",
+        "[[[[",
+    ] {
+        let (_, _, answer) = app
+            .post_raw(&[("content-type", "application/json")], body)
+            .await;
+        for leak in ["src/", ".rs:", "panicked", "sled", "bincode", "backtrace"] {
+            assert!(!answer.contains(leak), "{leak} in {answer}");
+        }
+    }
+
+    // With --csrf-strict-get, no header-less GET either.
+    let strict = spawn_configured(|args| {
+        args.production = true;
+        args.limits.csrf_strict_get = true;
+    })
+    .await;
+    let reply = strict
+        .get_with(
+            &format!("/graphql?query={}", encoded("{ __typename }")),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (reply.status, refused_code(&reply.body).as_str()),
+        (400, "CSRF_PREVENTED")
+    );
+}

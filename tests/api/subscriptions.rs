@@ -153,3 +153,105 @@ async fn only_allowed_origins_may_connect_and_connections_are_capped() {
     assert!(allowed.is_ok() && own.is_ok() && third.is_ok() && fourth.is_ok());
     assert_eq!(over, Some(503));
 }
+
+/// Subscribes with `query`, which must be refused: returns its one error's
+/// code, once the server has completed the subscription.
+async fn refused_code(connection: &mut Connection, id: &str, query: &str) -> String {
+    send(
+        connection,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    let message = receive(connection).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], id);
+    assert_eq!(message["payload"]["data"], Value::Null, "{message}");
+    assert_eq!(
+        receive(connection).await,
+        json!({ "id": id, "type": "complete" })
+    );
+    message["payload"]["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn the_limits_hold_over_websocket_for_queries_and_subscriptions() {
+    let app = spawn_app().await;
+    let mut connection = connect(&app, json!({})).await;
+    let deep = format!(
+        "{{ province(code: \"GD\") {{ {}code{} }} }}",
+        "hubs { province { ".repeat(7),
+        " } }".repeat(7)
+    );
+    let costly = "subscription { shipmentEvents { shipment { shipper { shipments(first: 100) { nodes { shipper { shipments(first: 100) { nodes { shipper { shipments(first: 100) { nodes { reference } } } } } } } } } } } }";
+    let aliases = format!(
+        "{{ {} }}",
+        (0..31)
+            .map(|n| format!("a{n}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert_eq!(
+        refused_code(&mut connection, "deep", &deep).await,
+        "QUERY_TOO_DEEP"
+    );
+    assert_eq!(
+        refused_code(&mut connection, "costly", costly).await,
+        "QUERY_TOO_COMPLEX"
+    );
+    assert_eq!(
+        refused_code(&mut connection, "aliases", &aliases).await,
+        "TOO_MANY_ALIASES"
+    );
+}
+
+#[actix_web::test]
+async fn allow_list_mode_holds_over_websocket() {
+    use sha2::Digest;
+    let subscription = "subscription { shipmentEvents { kind } }";
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [
+                { "id": hex::encode(sha2::Sha256::digest(subscription)), "body": subscription },
+                { "id": hex::encode(sha2::Sha256::digest(MUTATION)), "body": MUTATION }
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_configured(|args| {
+        args.persisted.persisted_queries = Some(manifest.clone());
+        args.persisted.allow_listed_only = true;
+    })
+    .await;
+    let mut connection = connect(&app, json!({})).await;
+    assert_eq!(
+        refused_code(
+            &mut connection,
+            "other",
+            "subscription { shipmentEvents { sequence } }"
+        )
+        .await,
+        "QUERY_NOT_IN_ALLOW_LIST"
+    );
+    send(
+        &mut connection,
+        json!({ "id": "ok", "type": "subscribe", "payload": { "query": subscription } }),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.write(MUTATION, json!({})).await;
+    let event = receive(&mut connection).await;
+    assert_eq!(event["id"], "ok");
+    assert_eq!(
+        event["payload"]["data"],
+        json!({ "shipmentEvents": { "kind": "CREATED" } })
+    );
+}
