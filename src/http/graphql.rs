@@ -138,10 +138,31 @@ fn refusal(status: StatusCode, media: MediaType, code: &str, message: &str) -> H
 pub(super) async fn post(
     endpoint: web::Data<Endpoint>,
     http: HttpRequest,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let Some(media) = negotiate(accept(&http)) else {
         return not_acceptable();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => {
+            let status = error.as_response_error().status_code();
+            let (code, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    "PAYLOAD_TOO_LARGE",
+                    format!(
+                        "the body is larger than the limit of {} KiB",
+                        endpoint.limits.max_body_bytes / 1024
+                    ),
+                )
+            } else {
+                (
+                    "BAD_REQUEST",
+                    format!("the body could not be read: {error}"),
+                )
+            };
+            return refusal(status, media, code, &message);
+        }
     };
     let content_type = http
         .headers()

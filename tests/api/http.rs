@@ -43,7 +43,7 @@ async fn bodies_past_the_limit_and_malformed_bodies_are_refused() {
         "x".repeat(300 * 1024)
     );
 
-    let (too_large, _, _) = app.post_raw(&[JSON], huge).await;
+    let (too_large, _, too_large_body) = app.post_raw(&[JSON], huge).await;
     let (broken, _, broken_body) = app.post_raw(&[JSON], "{\"query\": ").await;
     let (wrong_type, _, _) = app.post_raw(&[JSON], r#"{"query": 7}"#).await;
     let (bad_variables, _, _) = app
@@ -51,6 +51,10 @@ async fn bodies_past_the_limit_and_malformed_bodies_are_refused() {
         .await;
 
     assert_eq!(too_large, 413);
+    assert_eq!(
+        parsed(&too_large_body),
+        json!({ "errors": [{ "message": "the body is larger than the limit of 256 KiB", "extensions": { "code": "PAYLOAD_TOO_LARGE" } }] })
+    );
     assert_eq!(broken, 400);
     assert_eq!(
         parsed(&broken_body)["errors"][0]["extensions"]["code"],
