@@ -13,6 +13,7 @@ mod ids;
 mod lexer;
 mod limits;
 mod loaders;
+mod parse_cache;
 mod persisted;
 mod scalars;
 mod subscription;
@@ -59,7 +60,7 @@ pub mod codes {
 
 /// Builds the schema over a store: registers the store, the write tokens and
 /// the event channel, and the extensions that resolve persisted queries,
-/// apply the abuse limits, give every error a code and every request its
+/// remember parsed documents, apply the abuse limits, give every error a code and every request its
 /// own batching loader.
 pub fn build_schema(
     store: Store,
@@ -69,6 +70,7 @@ pub fn build_schema(
 ) -> TradeSchema {
     let mut builder = schema_builder()
         .extension(persisted::Persisted(options.persisted))
+        .extension(parse_cache::ParseCache::new())
         .extension(limits::Limits {
             limits: options.limits,
             introspection: options.introspection,

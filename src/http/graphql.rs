@@ -242,7 +242,7 @@ pub(super) async fn post(
             let mut response = HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, media.as_str()))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(Value::Array(bodies).to_string());
+                .body([&b"["[..], &bodies.join(&b","[..]), b"]"].concat());
             if let Some(summary) = summary {
                 response.extensions_mut().insert(summary);
             }
@@ -552,16 +552,25 @@ fn retry_after(response: &Response) -> Option<u64> {
     })
 }
 
-/// The JSON body of a response; a request refused before execution has no
+/// The JSON body of a response, written straight from the response (no
+/// intermediate JSON tree); a request refused before execution has no
 /// `data` entry, as the specification asks.
-fn body_of(response: &Response) -> Value {
-    let mut body = serde_json::to_value(response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] }));
-    if refused_before_execution(response) {
-        if let Some(fields) = body.as_object_mut() {
-            fields.remove("data");
-        }
+fn body_of(response: &Response) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Refused<'a> {
+        errors: &'a [async_graphql::ServerError],
     }
-    body
+    let written = if refused_before_execution(response) {
+        serde_json::to_vec(&Refused {
+            errors: &response.errors,
+        })
+    } else {
+        serde_json::to_vec(response)
+    };
+    written.unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialize a response");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    })
 }
 
 /// What became of a request, for the metrics and the access log.
@@ -612,7 +621,7 @@ fn respond(media: MediaType, response: Response, operation: String) -> HttpRespo
     let mut http = builder
         .insert_header((header::CONTENT_TYPE, media.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body_of(&response).to_string());
+        .body(body_of(&response));
     http.extensions_mut().insert(observe(&response, operation));
     http
 }
