@@ -15,7 +15,6 @@ mod scalars;
 mod subscription;
 mod types;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::auth::WriteTokens;
@@ -131,12 +130,4 @@ pub fn is_mutation(request: &async_graphql::Request) -> bool {
             .values()
             .any(|operation| is_mutation(operation.node.ty)),
     }
-}
-
-/// The GraphiQL page, pointed at `/graphql`.
-pub fn playground_html() -> String {
-    GraphiQLSource::build()
-        .endpoint("/graphql")
-        .title("tradegraph")
-        .finish()
 }

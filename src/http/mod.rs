@@ -1,11 +1,13 @@
 //! The HTTP face: the only module that knows actix-web. `POST /graphql`
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
 //! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
-//! and `GET /health` answers while the process is up. It uses
+//! with its assets (`playground`) and `GET /health` answers while the
+//! process is up. It uses
 //! async-graphql's actix-web integration, the one place outside `graphql`
 //! that names async-graphql types.
 
 mod graphql;
+mod playground;
 mod websocket;
 
 use std::net::TcpListener;
@@ -16,10 +18,11 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 
 pub use self::graphql::HttpLimits;
+use self::playground::Playground;
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{playground_html, RequestId, TradeSchema};
+use crate::graphql::{RequestId, TradeSchema};
 
 /// A bound HTTP server, not yet running.
 pub struct Server(actix_web::dev::Server);
@@ -46,7 +49,7 @@ pub struct HttpSettings {
     pub websocket: WebSocketPolicy,
     /// What a request may ask of the HTTP layer.
     pub limits: HttpLimits,
-    /// Whether `GET /` serves GraphiQL.
+    /// Whether `GET /` serves GraphiQL (and `/playground/` its assets).
     pub playground: bool,
     /// Whether the database is open and seeded, for `GET /ready`.
     pub ready: Readiness,
@@ -66,7 +69,7 @@ pub fn server(
     let http_limits = web::Data::new(limits);
     let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
-    let playground = settings.playground;
+    let playground = settings.playground.then(Playground::new);
     let ready = web::Data::new(settings.ready);
     let server = HttpServer::new(move || {
         App::new()
@@ -104,8 +107,8 @@ pub fn server(
             .route("/graphql", web::get().to(graphql::get))
             .route("/graphql", web::route().to(graphql::other_method))
             .configure(|config| {
-                if playground {
-                    config.route("/", web::get().to(graphiql));
+                if let Some(playground) = &playground {
+                    playground.routes(config);
                 }
             })
             .route("/health", web::get().to(health))
@@ -179,13 +182,6 @@ fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         })
         .map_or_else(|| format!("{:016x}", fastrand::u64(..)), str::to_owned)
-}
-
-/// The GraphiQL playground.
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(playground_html())
 }
 
 /// Liveness.

@@ -13,6 +13,7 @@ mod links;
 mod lists;
 mod mutations;
 mod nodes;
+mod playground;
 mod process;
 mod production;
 mod readme;
