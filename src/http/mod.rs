@@ -2,9 +2,8 @@
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
 //! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
 //! with its assets (`playground`) and `GET /health` answers while the
-//! process is up. It uses
-//! async-graphql's actix-web integration, the one place outside `graphql`
-//! that names async-graphql types.
+//! process is up. It uses async-graphql's actix-web integration, the one
+//! place outside `graphql` that names async-graphql types.
 
 mod graphql;
 mod playground;
