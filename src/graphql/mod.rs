@@ -19,7 +19,6 @@ mod scalars;
 mod subscription;
 mod types;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::auth::WriteTokens;
@@ -159,12 +158,4 @@ pub struct Operation {
     pub is_mutation: bool,
     /// Its name ("" for an anonymous one).
     pub name: String,
-}
-
-/// The GraphiQL page, pointed at `/graphql`.
-pub fn playground_html() -> String {
-    GraphiQLSource::build()
-        .endpoint("/graphql")
-        .title("tradegraph")
-        .finish()
 }

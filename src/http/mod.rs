@@ -1,13 +1,14 @@
 //! The HTTP face: the only module that knows actix-web. `POST /graphql`
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
-//! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL,
-//! `GET /health` answers while the process is up, `GET /ready` once the
-//! database is seeded, and `GET /metrics` gives Prometheus metrics. It uses
-//! async-graphql's actix-web integration, the one place outside `graphql`
-//! that names async-graphql types.
+//! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
+//! with its assets (`playground`), `GET /health` answers while the process
+//! is up, `GET /ready` once the database is seeded, and `GET /metrics`
+//! gives Prometheus metrics. It uses async-graphql's actix-web integration,
+//! the one place outside `graphql` that names async-graphql types.
 
 mod graphql;
 mod metrics;
+mod playground;
 mod websocket;
 
 use std::net::TcpListener;
@@ -21,10 +22,11 @@ use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 pub use self::graphql::HttpLimits;
 use self::graphql::{Caching, Endpoint};
 use self::metrics::{Metrics, Observation};
+use self::playground::Playground;
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{playground_html, PersistedQueries, RequestId, TradeSchema};
+use crate::graphql::{PersistedQueries, RequestId, TradeSchema};
 use crate::store::Store;
 
 /// A bound HTTP server, not yet running.
@@ -52,7 +54,7 @@ pub struct HttpSettings {
     pub websocket: WebSocketPolicy,
     /// What a request may ask of the HTTP layer.
     pub limits: HttpLimits,
-    /// Whether `GET /` serves GraphiQL.
+    /// Whether `GET /` serves GraphiQL (and `/playground/` its assets).
     pub playground: bool,
     /// The operations known by hash (the schema's, shared).
     pub persisted: Arc<PersistedQueries>,
@@ -84,7 +86,7 @@ pub fn server(
     let metrics = web::Data::new(Metrics::new(store));
     let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
-    let playground = settings.playground;
+    let playground = settings.playground.then(Playground::new);
     let server = HttpServer::new(move || {
         let observed = metrics.clone();
         App::new()
@@ -145,8 +147,8 @@ pub fn server(
             .route("/graphql", web::get().to(graphql::get))
             .route("/graphql", web::route().to(graphql::other_method))
             .configure(|config| {
-                if playground {
-                    config.route("/", web::get().to(graphiql));
+                if let Some(playground) = &playground {
+                    playground.routes(config);
                 }
             })
             .route("/health", web::get().to(health))
@@ -221,13 +223,6 @@ fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         })
         .map_or_else(|| format!("{:016x}", fastrand::u64(..)), str::to_owned)
-}
-
-/// The GraphiQL playground.
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(playground_html())
 }
 
 /// The metrics, in the Prometheus (OpenMetrics) text format.

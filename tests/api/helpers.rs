@@ -162,6 +162,22 @@ impl TestApp {
         )
     }
 
+    /// Sends a GET request with the given headers and returns the whole
+    /// response: status, headers and the body's bytes.
+    pub async fn get_response(&self, path: &str, headers: &[(&str, &str)]) -> Fetched {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request.send().await.expect("the request is sent");
+        let body = response.body().limit(16 << 20).await.expect("a body");
+        Fetched {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: body.to_vec(),
+        }
+    }
+
     /// Sends a GET request and returns the status and body.
     pub async fn get(&self, path_and_query: &str) -> (u16, String) {
         let reply = self.get_with(path_and_query, &[]).await;
@@ -220,6 +236,26 @@ pub fn encoded(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// A response to [`TestApp::get_response`].
+pub struct Fetched {
+    /// The status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: awc::http::header::HeaderMap,
+    /// The body, as received.
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    /// The value of header `name`, or `""` when it is missing.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
 }
 
 /// The `nodes` of a connection at `path` in `data`, each reduced to `field`.

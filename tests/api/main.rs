@@ -15,6 +15,7 @@ mod lists;
 mod mutations;
 mod nodes;
 mod observability;
+mod playground;
 mod process;
 mod production;
 mod readme;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every suite that needs Node.js or a browser, one after the other: the
+# GraphQL-over-HTTP audit and the playground in headless Chromium. Each
+# installs its pinned dependencies and starts its own fresh server.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+echo "== GraphQL-over-HTTP audit (graphql-http)"
+"$here/conformance/run.sh"
+
+echo "== GraphiQL playground in headless Chromium"
+"$here/browser/run.sh"
