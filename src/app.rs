@@ -118,6 +118,16 @@ fn cost_budget(args: &ServeArgs) -> Result<Option<Arc<CostBudget>>> {
     Ok(Some(Arc::new(CostBudget::new(per_minute))))
 }
 
+/// The response cache's size: off when a cost budget is set, since a
+/// cached answer would not be charged.
+fn response_cache_bytes(args: &ServeArgs) -> usize {
+    if args.response_cache_mb > 0 && args.limits.cost_budget_per_minute.is_some() {
+        tracing::warn!("--response-cache-mb is ignored while --cost-budget-per-minute is set");
+        return 0;
+    }
+    args.response_cache_mb.saturating_mul(1 << 20)
+}
+
 /// A bound, seeded server, ready to run.
 pub struct Application {
     port: u16,
@@ -184,6 +194,7 @@ impl Application {
             persisted,
             cache_max_age: args.cache_max_age,
             shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+            response_cache_bytes: response_cache_bytes(args),
         };
         let server = crate::http::server(listener, schema, store.clone(), settings)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");

@@ -127,6 +127,12 @@ pub struct ServeArgs {
     /// generation either way.
     #[arg(long, env = "TRADEGRAPH_CACHE_MAX_AGE", default_value_t = 5)]
     pub cache_max_age: u32,
+    /// MiB of answers to successful queries kept in memory and served again
+    /// until anything is written; 0 (the default) turns the response cache
+    /// off. Off whenever a cost budget is set, since a cached answer is not
+    /// charged.
+    #[arg(long, env = "TRADEGRAPH_RESPONSE_CACHE_MB", default_value_t = 0)]
+    pub response_cache_mb: usize,
     /// Seconds that requests in flight may take to finish after SIGTERM or
     /// Ctrl-C, before the database is flushed and closed.
     #[arg(long, env = "TRADEGRAPH_SHUTDOWN_GRACE_SECS", default_value_t = 30)]

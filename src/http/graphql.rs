@@ -15,14 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use async_graphql::{BatchRequest, Request, Response, Variables};
+use async_graphql::{BatchRequest, Request, Response, ServerError, Variables};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::metrics::{Observation, Outcome};
+use super::response_cache::{RequestDigest, ResponseCache};
 use crate::graphql::{
     coded, codes, has_code, is_unauthenticated, operation_of, ClientAddress, PersistedQueries,
     PresentedToken, RequestId, TradeSchema,
@@ -58,6 +60,8 @@ pub(super) struct Endpoint {
     pub caching: Caching,
     /// The store, for its write generation.
     pub store: Store,
+    /// Answers of successful queries at the current write generation.
+    pub responses: ResponseCache,
 }
 
 /// How GET responses may be cached.
@@ -212,8 +216,7 @@ pub(super) async fn post(
     let limits = endpoint.limits;
     match batch {
         BatchRequest::Single(request) => {
-            let (response, operation) = run(&endpoint, request, &http).await;
-            respond(media, response, operation)
+            answer(&endpoint, request, &http, media, Method::Post).await
         }
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
@@ -231,7 +234,7 @@ pub(super) async fn post(
             // The batch is observed as its first failed request, if any.
             let mut summary: Option<Observation> = None;
             for request in requests {
-                let (response, _) = run(&endpoint, request, &http).await;
+                let response = run(&endpoint, request, &http).await;
                 let observation = observe(&response, "(batch)".into());
                 summary = Some(match summary {
                     Some(failed) if failed.outcome != Outcome::Ok => failed,
@@ -305,7 +308,7 @@ pub(super) async fn get(endpoint: web::Data<Endpoint>, http: HttpRequest) -> Htt
             "this server requires a non-empty apollo-require-preflight or x-apollo-operation-name header on GET requests",
         );
     }
-    let mut request = match request_of_query_string(http.query_string()) {
+    let request = match request_of_query_string(http.query_string()) {
         Ok(request) => request,
         Err(error) => {
             return refusal(
@@ -316,40 +319,94 @@ pub(super) async fn get(endpoint: web::Data<Endpoint>, http: HttpRequest) -> Htt
             )
         }
     };
-    if let Err(error) = endpoint.persisted.resolve(&mut request) {
-        let operation = request.operation_name.unwrap_or_default();
-        return respond(media, Response::from_errors(vec![error]), operation);
-    }
-    let (operation, is_mutation) = operation_name_and_kind(&request);
+    answer(&endpoint, request, &http, media, Method::Get).await
+}
+
+/// How a request came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// `GET`: queries only; answers carry cache headers.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+/// Answers one request: resolves its persisted query, refuses a mutation
+/// over GET, answers a GET whose `If-None-Match` is current with 304, a
+/// query remembered at the current write generation from the response
+/// cache, and runs anything else.
+async fn answer(
+    endpoint: &Endpoint,
+    mut request: Request,
+    http: &HttpRequest,
+    media: MediaType,
+    method: Method,
+) -> HttpResponse {
+    let (operation, is_mutation) = match prepare(endpoint, &mut request) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let operation = request.operation_name.unwrap_or_default();
+            return respond(media, &Response::from_errors(vec![error]), operation);
+        }
+    };
     if is_mutation {
-        let mut response = refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            "BAD_REQUEST",
-            "mutations are not allowed over GET: send them with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return response;
+        if method == Method::Get {
+            let mut response = refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "BAD_REQUEST",
+                "mutations are not allowed over GET: send them with POST",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            return response;
+        }
+        let response = execute(endpoint, request, http, true).await;
+        return respond(media, &response, operation);
     }
     // Taken before the query runs, so what it reads is at least this new.
-    let etag = entity_tag(&endpoint, &request, media);
-    if if_none_match(&http, &etag) {
+    let generation = endpoint.store.generation();
+    let digest = request_digest(&request, media);
+    let etag = (method == Method::Get).then(|| {
+        format!(
+            "\"{:016x}-{generation}-{}\"",
+            endpoint.caching.epoch,
+            hex::encode(&digest[..12])
+        )
+    });
+    let ok = |operation: String| Observation {
+        operation,
+        outcome: Outcome::Ok,
+        code: String::new(),
+    };
+    if let Some(etag) = etag.as_deref().filter(|etag| if_none_match(http, etag)) {
         let mut response = HttpResponse::NotModified().finish();
-        cacheable(&mut response, &etag, endpoint.caching.max_age);
-        response.extensions_mut().insert(Observation {
-            operation,
-            outcome: Outcome::Ok,
-            code: String::new(),
-        });
+        cacheable(&mut response, etag, endpoint.caching.max_age);
+        response.extensions_mut().insert(ok(operation));
         return response;
     }
-    let response = execute(&endpoint, request, &http, false).await;
-    let succeeded = response.errors.is_empty();
-    let mut response = respond(media, response, operation);
-    if succeeded {
-        cacheable(&mut response, &etag, endpoint.caching.max_age);
+    let mut response = match endpoint.responses.get(&digest, generation) {
+        Some(body) => {
+            let mut response = HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, media.as_str()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body);
+            response.extensions_mut().insert(ok(operation));
+            response
+        }
+        None => {
+            let response = execute(endpoint, request, http, false).await;
+            let body = Bytes::from(body_of(&response));
+            if !response.errors.is_empty() {
+                return respond_with(media, &response, body, operation);
+            }
+            endpoint.responses.put(digest, generation, body.clone());
+            respond_with(media, &response, body, operation)
+        }
+    };
+    if let Some(etag) = &etag {
+        cacheable(&mut response, etag, endpoint.caching.max_age);
     }
     response
 }
@@ -376,9 +433,9 @@ fn cacheable(response: &mut HttpResponse, etag: &str, max_age: u32) {
     }
 }
 
-/// The `ETag` of a GET response: the process epoch, the write generation,
-/// and a digest of the request and the response type.
-fn entity_tag(endpoint: &Endpoint, request: &Request, media: MediaType) -> String {
+/// A digest of everything an answer depends on besides the database: the
+/// document, the operation name, the variables and the response type.
+fn request_digest(request: &Request, media: MediaType) -> RequestDigest {
     let mut digest = Sha256::new();
     for part in [
         request.query.as_str(),
@@ -389,12 +446,7 @@ fn entity_tag(endpoint: &Endpoint, request: &Request, media: MediaType) -> Strin
         digest.update(part.as_bytes());
         digest.update([0]);
     }
-    format!(
-        "\"{:016x}-{}-{}\"",
-        endpoint.caching.epoch,
-        endpoint.store.generation(),
-        hex::encode(&digest.finalize()[..12])
-    )
+    digest.finalize().into()
 }
 
 /// Whether `If-None-Match` names the current `ETag` (or is `*`).
@@ -462,18 +514,19 @@ fn operation_name_and_kind(request: &Request) -> (String, bool) {
     }
 }
 
-/// Resolves a POSTed request's persisted query and runs it; returns the
-/// response and the operation's name.
-async fn run(endpoint: &Endpoint, mut request: Request, http: &HttpRequest) -> (Response, String) {
-    if let Err(error) = endpoint.persisted.resolve(&mut request) {
-        let operation = request.operation_name.unwrap_or_default();
-        return (Response::from_errors(vec![error]), operation);
+/// Resolves a request's persisted query; returns the name of the
+/// operation it would run and whether that is a mutation.
+fn prepare(endpoint: &Endpoint, request: &mut Request) -> Result<(String, bool), ServerError> {
+    endpoint.persisted.resolve(request)?;
+    Ok(operation_name_and_kind(request))
+}
+
+/// Resolves one request of a batch and runs it.
+async fn run(endpoint: &Endpoint, mut request: Request, http: &HttpRequest) -> Response {
+    match prepare(endpoint, &mut request) {
+        Ok((_, is_mutation)) => execute(endpoint, request, http, is_mutation).await,
+        Err(error) => Response::from_errors(vec![error]),
     }
-    let (operation, is_mutation) = operation_name_and_kind(&request);
-    (
-        execute(endpoint, request, http, is_mutation).await,
-        operation,
-    )
 }
 
 /// Runs a request with the presented token and the client's address; a
@@ -598,14 +651,24 @@ fn observe(response: &Response, operation: String) -> Observation {
 }
 
 /// The HTTP response for a GraphQL response.
-fn respond(media: MediaType, response: Response, operation: String) -> HttpResponse {
-    let retry = retry_after(&response);
-    let status = if is_unauthenticated(&response) {
+fn respond(media: MediaType, response: &Response, operation: String) -> HttpResponse {
+    respond_with(media, response, Bytes::from(body_of(response)), operation)
+}
+
+/// The HTTP response for a GraphQL response whose body is written.
+fn respond_with(
+    media: MediaType,
+    response: &Response,
+    body: Bytes,
+    operation: String,
+) -> HttpResponse {
+    let retry = retry_after(response);
+    let status = if is_unauthenticated(response) {
         StatusCode::UNAUTHORIZED
     } else if retry.is_some() {
         StatusCode::TOO_MANY_REQUESTS
-    } else if is_bad_request(&response)
-        || (media == MediaType::GraphqlResponseJson && refused_before_execution(&response))
+    } else if is_bad_request(response)
+        || (media == MediaType::GraphqlResponseJson && refused_before_execution(response))
     {
         StatusCode::BAD_REQUEST
     } else {
@@ -621,8 +684,8 @@ fn respond(media: MediaType, response: Response, operation: String) -> HttpRespo
     let mut http = builder
         .insert_header((header::CONTENT_TYPE, media.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body_of(&response));
-    http.extensions_mut().insert(observe(&response, operation));
+        .body(body);
+    http.extensions_mut().insert(observe(response, operation));
     http
 }
 

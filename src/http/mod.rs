@@ -9,6 +9,7 @@
 mod graphql;
 mod metrics;
 mod playground;
+mod response_cache;
 mod websocket;
 
 use std::net::TcpListener;
@@ -62,6 +63,8 @@ pub struct HttpSettings {
     pub cache_max_age: u32,
     /// How long requests in flight may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// The most bytes of answers the response cache keeps; 0 turns it off.
+    pub response_cache_bytes: usize,
 }
 
 /// Binds the routes to a listener. The store answers readiness, gives the
@@ -82,6 +85,7 @@ pub fn server(
             epoch: fastrand::u64(..),
         },
         store: store.clone(),
+        responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
     });
     let metrics = web::Data::new(Metrics::new(store));
     let origins = settings.websocket.allowed_origins.clone();

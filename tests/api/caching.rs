@@ -269,3 +269,36 @@ async fn allow_list_mode_runs_registered_operations_only() {
         "PERSISTED_QUERY_NOT_IN_LIST"
     );
 }
+
+#[actix_web::test]
+async fn the_response_cache_answers_repeats_until_a_write() {
+    let app = spawn_configured(|args| args.response_cache_mb = 1).await;
+    let count = "{ shipments { totalCount } }";
+    let first = app.graphql(count, json!({})).await;
+    assert_eq!(first["data"], json!({ "shipments": { "totalCount": 4 } }));
+    let calls = app.store.calls();
+    let repeated = app.graphql(count, json!({})).await;
+    assert_eq!(repeated, first);
+    assert_eq!(app.store.calls(), calls, "answered without the store");
+
+    create_shipment(&app).await;
+    let after_write = app.graphql(count, json!({})).await;
+    assert_eq!(
+        after_write["data"],
+        json!({ "shipments": { "totalCount": 5 } })
+    );
+    assert!(
+        app.store.calls() > calls,
+        "a write makes the cached answer stale"
+    );
+}
+
+#[actix_web::test]
+async fn without_the_response_cache_every_repeat_runs() {
+    let app = spawn_app().await;
+    let count = "{ shipments { totalCount } }";
+    app.graphql(count, json!({})).await;
+    let calls = app.store.calls();
+    app.graphql(count, json!({})).await;
+    assert!(app.store.calls() > calls);
+}
