@@ -4,18 +4,38 @@
 // `relayPagination`. urql sends queries as GET, so this also drives
 // tradegraph's GET endpoint.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { Client, fetchExchange, gql } from '@urql/core';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
+import { buildSchema, isObjectType } from 'graphql';
 
-import { exampleOperations, startServer } from './server.mjs';
-import { EXPECTED_GUANGDONG_CARD, EXPECTED_SHIPMENT_ORDER, IDS, withoutTypenames } from './expected.mjs';
+import { exampleOperations, root, startServer } from './server.mjs';
+import {
+  EXPECTED_FAN_OUT,
+  EXPECTED_GUANGDONG_CARD,
+  EXPECTED_SHIPMENT_ORDER,
+  IDS,
+  withoutTypenames,
+} from './expected.mjs';
 
 const operations = exampleOperations();
 const PROVINCE_CARD = gql(operations.ProvinceCard);
+const SHIPMENT_FAN_OUT = gql(operations.ShipmentFanOut);
 const SHIPMENTS_PAGE = gql(operations.ShipmentsPage);
+
+// Objects without an `id` are values inside their parent, not entities of
+// their own: telling Graphcache so keeps it quiet and exact. (It embeds
+// PageInfo and every ...Connection and ...Edge by itself.) Everything with
+// an `id` is keyed by it, Graphcache's default. The README shows this list.
+const EMBEDDED = [
+  'Money', 'Quantity', 'Indicator', 'Source', 'NationalSummary', 'ShipmentEvent',
+  'CreateShipmentPayload', 'UpdateShipmentPayload', 'DeleteShipmentPayload',
+  'CreateHubPayload', 'CreateCompanyPayload', 'CreateFreightRoutePayload', 'RecordTradeFlowPayload',
+];
 
 let server;
 let client;
@@ -32,18 +52,7 @@ before(async () => {
     url: server.http,
     exchanges: [
       cacheExchange({
-        // Objects without an `id` are values inside their parent, not
-        // entities of their own: telling Graphcache so keeps it quiet and
-        // exact. Everything with an `id` is keyed by it (the default).
-        keys: {
-          Money: () => null,
-          Quantity: () => null,
-          Indicator: () => null,
-          Source: () => null,
-          PageInfo: () => null,
-          ShipmentConnection: () => null,
-          ShipmentEdge: () => null,
-        },
+        keys: Object.fromEntries(EMBEDDED.map((type) => [type, () => null])),
         resolvers: { Query: { shipments: relayPagination() } },
       }),
       fetchExchange,
@@ -88,6 +97,14 @@ test('another query for the same province is answered from the normalized cache'
   assert.deepStrictEqual(requests, ['GET ProvinceCard']);
 });
 
+test('the nested shipments fan-out', async () => {
+  const result = await client.query(SHIPMENT_FAN_OUT, { first: 4 }).toPromise();
+
+  assert.deepStrictEqual(result.error, undefined);
+  assert.deepStrictEqual(result.data, withoutTypenames(EXPECTED_FAN_OUT));
+  assert.deepStrictEqual(requests, ['GET ProvinceCard', 'GET ShipmentFanOut']);
+});
+
 test('a paginated walk through every shipment, merged by relayPagination', async () => {
   const pages = [];
   let after = null;
@@ -108,12 +125,22 @@ test('a paginated walk through every shipment, merged by relayPagination', async
     EXPECTED_SHIPMENT_ORDER.slice(0, 4),
   ]);
   assert.deepStrictEqual(data.shipments.totalCount, 4);
-  assert.deepStrictEqual(requests.slice(1), [
+  assert.deepStrictEqual(requests.slice(2), [
     'GET ShipmentsPage',
     'GET ShipmentsPage',
     'GET ShipmentsPage',
     'GET ShipmentsPage',
   ]);
+});
+
+test('the keys config names every object type without an id', () => {
+  const schema = buildSchema(readFileSync(join(root, 'schema.graphql'), 'utf8'));
+  const withoutId = Object.values(schema.getTypeMap())
+    .filter((type) => isObjectType(type) && !type.getFields().id)
+    .map((type) => type.name)
+    .filter((name) => !/^__|^(Query|Mutation|Subscription)$|PageInfo|(Connection|Edge)$/.test(name));
+
+  assert.deepStrictEqual(withoutId.sort(), [...EMBEDDED].sort());
 });
 
 test('Graphcache had nothing to warn about', () => {
