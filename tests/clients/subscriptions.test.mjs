@@ -43,7 +43,8 @@ function overSocket(query, variables) {
   });
 }
 
-test('a created shipment arrives as an event with the right data', async () => {
+// A lost event would leave `events.next()` waiting: the timeout fails it.
+test('a created shipment arrives as an event with the right data', { timeout: 60_000 }, async () => {
   const events = client.iterate({
     query: operations.ShipmentEvents,
     variables: { filter: { originProvince: 'jiangsu' } },
