@@ -191,6 +191,7 @@ impl Application {
             websocket: policy,
             limits: http_limits,
             playground: args.feature(args.playground),
+            introspection: args.feature(args.introspection),
             persisted,
             cache_max_age: args.cache_max_age,
             shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every suite that needs Node.js or a browser, one after the other: the
-# GraphQL-over-HTTP audit and the playground in headless Chromium. Each
-# installs its pinned dependencies and starts its own fresh server.
+# GraphQL-over-HTTP audit, the playground in headless Chromium and the real
+# client libraries. Each installs its pinned dependencies and starts its own
+# fresh server(s).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -10,3 +11,6 @@ echo "== GraphQL-over-HTTP audit (graphql-http)"
 
 echo "== GraphiQL playground in headless Chromium"
 "$here/browser/run.sh"
+
+echo "== Client libraries (Apollo Client, urql, graphql-ws, codegen)"
+"$here/clients/run.sh"

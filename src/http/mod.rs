@@ -2,9 +2,10 @@
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
 //! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
 //! with its assets (`playground`), `GET /health` answers while the process
-//! is up, `GET /ready` once the database is seeded, and `GET /metrics`
-//! gives Prometheus metrics. It uses async-graphql's actix-web integration,
-//! the one place outside `graphql` that names async-graphql types.
+//! is up, `GET /ready` once the database is seeded, `GET /metrics` gives
+//! Prometheus metrics and `GET /schema.graphql` the schema (SDL) where
+//! introspection is on. It uses async-graphql's actix-web integration, the
+//! one place outside `graphql` that names async-graphql types.
 
 mod graphql;
 mod metrics;
@@ -57,6 +58,9 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Whether `GET /` serves GraphiQL (and `/playground/` its assets).
     pub playground: bool,
+    /// Whether `GET /schema.graphql` serves the SDL: it tells what
+    /// introspection tells, so it follows the same setting.
+    pub introspection: bool,
     /// The operations known by hash (the schema's, shared).
     pub persisted: Arc<PersistedQueries>,
     /// Seconds a shared cache may reuse a successful GET response.
@@ -91,6 +95,10 @@ pub fn server(
     let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
     let playground = settings.playground.then(Playground::new);
+    // Rendered once: the schema's types cannot change while it runs.
+    let sdl = settings
+        .introspection
+        .then(|| web::Data::new(SchemaText(web::Bytes::from(crate::graphql::sdl()))));
     let server = HttpServer::new(move || {
         let observed = metrics.clone();
         App::new()
@@ -158,6 +166,13 @@ pub fn server(
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(readiness))
             .route("/metrics", web::get().to(prometheus))
+            .configure(|config| {
+                if let Some(sdl) = &sdl {
+                    config
+                        .app_data(sdl.clone())
+                        .route("/schema.graphql", web::get().to(schema_sdl));
+                }
+            })
     })
     .shutdown_timeout(settings.shutdown_grace.as_secs())
     .listen(listener)
@@ -241,6 +256,17 @@ async fn prometheus(metrics: web::Data<Metrics>) -> HttpResponse {
             HttpResponse::InternalServerError().finish()
         }
     }
+}
+
+/// The schema in SDL, the same text as the committed `schema.graphql`.
+struct SchemaText(web::Bytes);
+
+/// `GET /schema.graphql`, for tools (codegen, linters) pointed at a running
+/// server. Plain text, since SDL has no registered media type of its own.
+async fn schema_sdl(sdl: web::Data<SchemaText>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(sdl.0.clone())
 }
 
 /// Liveness.

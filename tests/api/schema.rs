@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_configured};
 
 /// `schema.graphql` is generated from the code; when it drifts this test
 /// rewrites it and fails, so the fix is to commit the rewritten file.
@@ -49,4 +49,40 @@ async fn health_and_playground_answer() {
     );
     assert_eq!(page_status, 200);
     assert!(page.contains("<title>tradegraph</title>"), "{page}");
+}
+
+/// The SDL at `GET /schema.graphql` is the committed file, byte for byte,
+/// so tools pointed at a running server see what codegen sees in the repo.
+#[actix_web::test]
+async fn the_schema_is_served_as_sdl_where_introspection_is_on() {
+    let app = spawn_app().await;
+    let committed = include_str!("../../schema.graphql");
+
+    let reply = app.get_with("/schema.graphql", &[]).await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(reply.body, committed);
+}
+
+#[actix_web::test]
+async fn production_hides_the_schema_unless_introspection_is_turned_on() {
+    let production = spawn_configured(|args| args.production = true).await;
+    let with_introspection = spawn_configured(|args| {
+        args.production = true;
+        args.introspection = Some(true);
+    })
+    .await;
+    let without_introspection = spawn_configured(|args| args.introspection = Some(false)).await;
+
+    let (hidden, _) = production.get("/schema.graphql").await;
+    let (shown, body) = with_introspection.get("/schema.graphql").await;
+    let (turned_off, _) = without_introspection.get("/schema.graphql").await;
+
+    assert_eq!(hidden, 404);
+    assert_eq!(
+        (shown, body.as_str()),
+        (200, tradegraph::graphql::sdl().as_str())
+    );
+    assert_eq!(turned_off, 404);
 }
