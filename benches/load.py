@@ -34,6 +34,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import socket
 import statistics
@@ -136,7 +137,8 @@ def run(args):
         "settings": {"shipments": args.shipments, "small_shipments": args.small_shipments,
                      "runs": args.runs, "duration": args.duration, "rust_log": args.rust_log,
                      "quick": args.quick, "note": args.note,
-                     "command": " ".join(["python3", "benches/load.py"] + sys.argv[1:])},
+                     # The note is reported on its own line.
+                     "command": shlex.join(["python3", "benches/load.py"] + without_note(sys.argv[1:]))},
         "machine": describe_machine(),
         "started": machine_state(),
         "runs": [],
@@ -191,6 +193,19 @@ def run(args):
                 server.stop()
     results["finished"] = machine_state()
     return results
+
+
+def without_note(argv):
+    """The command-line arguments less `--note` and its text."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--note":
+            skip = True
+        elif not argument.startswith("--note="):
+            kept.append(argument)
+    return kept
 
 
 def step(text):
@@ -595,7 +610,8 @@ def write_report(results, output, svg_path):
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
         f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
         f"- Load average (1, 5, 15 min) at the start: {results['started']['loadavg']},"
-        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start:"
+        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start (CPU"
+        " share over each one's life, from ps):"
         f" {', '.join(results['started']['busiest'])}.",
     ]
     if settings["note"]:
@@ -672,11 +688,12 @@ def write_report(results, output, svg_path):
               "| --- | --- | ---: | --- | --- | --- |"]
     groups = {}
     for r in runs:
-        key = ("pinned" if r["pinned"] else "unpinned", r["variant"], r["concurrency"], r["server"])
+        name = r["variant"] if r["scenario"] == r["variant"] else f"{r['scenario']}: {r['variant']}"
+        key = ("pinned" if r["pinned"] else "unpinned", name, r["concurrency"], r["server"])
         groups.setdefault(key, []).append(r)
-    for (phase, variant, concurrency, server), chosen in groups.items():
+    for (phase, name, concurrency, server), chosen in groups.items():
         failures = "; ".join(r["failure"] for r in chosen if r["failure"]) or "none"
-        lines.append(f"| {phase} | {variant} | {concurrency} | {server} | "
+        lines.append(f"| {phase} | {name} | {concurrency} | {server} | "
                      + ", ".join(fmt_rps(r["rps"]) for r in chosen) + f" | {failures} |")
     lines.append("")
     output.write_text("\n".join(lines))
@@ -699,9 +716,12 @@ def targets(results, table, scaling):
     large, small, first = (scaling.get(v) for v in ("q3", "q3small", "q3first"))
     n_large = results["settings"]["shipments"]
     n_small = results["settings"]["small_shipments"]
+    # Says so when the databases are not the sizes the targets name.
+    sizes = "" if (n_large, n_small) == (1_000_000, 10_000) else f" (here {n_large:,} vs {n_small:,})"
+    large_size = "" if n_large == 1_000_000 else f" (here {n_large:,})"
     if large and small:
         value = large["p50_ms"] / small["p50_ms"]
-        rows.append((f"Q3 p50 at 1,000,000 ≤ 1.5× p50 at 10,000 (here {n_large:,} vs {n_small:,})",
+        rows.append((f"Q3 p50 at 1,000,000 ≤ 1.5× p50 at 10,000{sizes}",
                      f"{fmt_ms(large['p50_ms'])} ms vs {fmt_ms(small['p50_ms'])} ms: {value:.2f}×",
                      value <= 1.5, share(value, 1.5, "allowed factor")))
     if large and first:
@@ -714,14 +734,14 @@ def targets(results, table, scaling):
         rows.append(("Q3 p99 at c16 < 5 ms (pinned)", f"{fmt_ms(q3['p99_ms'])} ms",
                      q3["p99_ms"] < 5, share(q3["p99_ms"], 5, "limit")))
     seeded = results.get("seed_seconds")
-    rows.append((f"seeding 1,000,000 synthetic shipments < 45 s (here {n_large:,})",
+    rows.append((f"seeding 1,000,000 synthetic shipments < 45 s{large_size}",
                  seeded and f"{seeded:.1f} s", seeded and seeded < 45,
                  seeded and share(seeded, 45, "limit")))
     opened = results.get("open")
     if opened:
         value = statistics.median(opened["seconds"])
         cache = "page cache dropped first" if opened["page_cache_dropped"] else "warm page cache"
-        rows.append((f"open a 1M database and answer a first query < 2 s (here {n_large:,})",
+        rows.append((f"open a 1M database and answer a first query < 2 s{large_size}",
                      f"{value:.2f} s (median of {', '.join(f'{s:.2f}' for s in opened['seconds'])} s;"
                      f" {cache})", value < 2, share(value, 2, "limit")))
     peak = max((r["wrk"]["rss_mib"] for r in results["runs"]
