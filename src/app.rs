@@ -128,6 +128,24 @@ fn response_cache_bytes(args: &ServeArgs) -> usize {
     args.response_cache_mb.saturating_mul(1 << 20)
 }
 
+/// How the schema behaves under these settings: limits, cost budget,
+/// persisted queries, introspection and suggestions.
+pub fn schema_options(args: &ServeArgs) -> Result<SchemaOptions> {
+    Ok(SchemaOptions {
+        limits: QueryLimits {
+            max_depth: args.limits.max_depth,
+            max_cost: args.limits.max_cost,
+            max_aliases: args.limits.max_aliases,
+            max_directives: args.limits.max_directives,
+            max_tokens: args.limits.max_tokens,
+        },
+        budget: cost_budget(args)?,
+        persisted: Arc::new(persisted_queries(&args.persisted)?),
+        introspection: args.feature(args.introspection),
+        suggestions: args.feature(args.suggestions),
+    })
+}
+
 /// A bound, seeded server, ready to run.
 pub struct Application {
     port: u16,
@@ -139,8 +157,7 @@ impl Application {
     /// Prepares the database and binds the listener (port 0 picks a free one).
     pub fn build(args: &ServeArgs) -> Result<Self> {
         let tokens = write_tokens(args)?;
-        let persisted = Arc::new(persisted_queries(&args.persisted)?);
-        let budget = cost_budget(args)?;
+        let options = schema_options(args)?;
         if !tokens.any() {
             tracing::warn!(
                 "no write token configured: mutations are refused (see `tradegraph token`)"
@@ -161,20 +178,7 @@ impl Application {
                 source,
             })?
             .port();
-        let limits = QueryLimits {
-            max_depth: args.limits.max_depth,
-            max_cost: args.limits.max_cost,
-            max_aliases: args.limits.max_aliases,
-            max_directives: args.limits.max_directives,
-            max_tokens: args.limits.max_tokens,
-        };
-        let options = SchemaOptions {
-            limits,
-            budget,
-            persisted: persisted.clone(),
-            introspection: args.feature(args.introspection),
-            suggestions: args.feature(args.suggestions),
-        };
+        let persisted = options.persisted.clone();
         let schema =
             crate::graphql::build_schema(store.clone(), tokens, Events::default(), options);
         let policy = WebSocketPolicy {
