@@ -1,13 +1,15 @@
 //! The HTTP face: the only module that knows actix-web. `POST /graphql`
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
 //! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
-//! with its assets (`playground`, through `static_page`), `GET /health`
-//! answers while the process
+//! with its assets (`playground`), `GET /dashboard` a read-only view of the
+//! data with its own (`dashboard`), both through `static_page`,
+//! `GET /health` answers while the process
 //! is up, `GET /ready` once the database is seeded, `GET /metrics` gives
 //! Prometheus metrics and `GET /schema.graphql` the schema (SDL) where
 //! introspection is on. It uses async-graphql's actix-web integration, the
 //! one place outside `graphql` that names async-graphql types.
 
+mod dashboard;
 mod graphql;
 mod metrics;
 mod playground;
@@ -59,6 +61,9 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Whether `GET /` serves GraphiQL (and `/playground/` its assets).
     pub playground: bool,
+    /// Whether `GET /dashboard` serves the dashboard (and `/dashboard/` its
+    /// assets).
+    pub dashboard: bool,
     /// Whether `GET /schema.graphql` serves the SDL: it tells what
     /// introspection tells, so it follows the same setting.
     pub introspection: bool,
@@ -97,6 +102,7 @@ pub fn server(
     let sockets = web::Data::new(Sockets::new(settings.websocket));
     let pages: Vec<_> = [
         settings.playground.then(playground::playground),
+        settings.dashboard.then(dashboard::dashboard),
     ]
     .into_iter()
     .flatten()
