@@ -57,11 +57,5 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 
 /// GraphiQL at `GET /`, its files under `/playground/<digest>/`.
 pub fn playground() -> StaticPage {
-    StaticPage::new(
-        "/",
-        "playground",
-        PAGE,
-        &ASSETS,
-        CONTENT_SECURITY_POLICY,
-    )
+    StaticPage::new("/", "playground", PAGE, &ASSETS, CONTENT_SECURITY_POLICY)
 }
