@@ -48,6 +48,7 @@ export function subscribe(url, document, handlers) {
           break;
         case 'error':
           handlers.error(message.payload?.[0]?.message ?? 'the subscription failed');
+          handlers.status('The subscription was refused.');
           break;
         case 'complete':
           handlers.status('The server ended the subscription.');

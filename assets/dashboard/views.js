@@ -155,7 +155,12 @@ export function drawNational(section, summary) {
       html('dt', {}, `National total, ${summary.year}`),
       html('dd', {}, figure(total)),
     ),
-    html('p', { class: 'note' }, `The share is computed here from the two figures; the report states no percentage. It adds: ${leading.note ?? ''}.`),
+    html(
+      'p',
+      { class: 'note' },
+      'The share is computed here from the two figures; the report states no percentage.',
+      leading.note ? ` It adds: ${leading.note}.` : '',
+    ),
   );
 }
 
