@@ -195,6 +195,7 @@ impl Application {
             websocket: policy,
             limits: http_limits,
             playground: args.feature(args.playground),
+            dashboard: args.dashboard,
             introspection: args.feature(args.introspection),
             persisted,
             cache_max_age: args.cache_max_age,

@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Whether `GET /` serves GraphiQL (default: on, off in production).
     #[arg(long, env = "TRADEGRAPH_PLAYGROUND")]
     pub playground: Option<bool>,
+    /// Whether `GET /dashboard` serves the read-only dashboard (default:
+    /// on in every mode, since it shows only what any query may ask).
+    #[arg(long, env = "TRADEGRAPH_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dashboard: bool,
     /// Persisted queries and the allow-list.
     #[command(flatten)]
     pub persisted: PersistedArgs,

@@ -1,16 +1,20 @@
 //! The HTTP face: the only module that knows actix-web. `POST /graphql`
 //! and `GET /graphql` run GraphQL, a WebSocket upgrade of `GET /graphql`
 //! serves subscriptions (`graphql-transport-ws`), `GET /` serves GraphiQL
-//! with its assets (`playground`), `GET /health` answers while the process
+//! with its assets (`playground`), `GET /dashboard` a read-only view of the
+//! data with its own (`dashboard`), both through `static_page`,
+//! `GET /health` answers while the process
 //! is up, `GET /ready` once the database is seeded, `GET /metrics` gives
 //! Prometheus metrics and `GET /schema.graphql` the schema (SDL) where
 //! introspection is on. It uses async-graphql's actix-web integration, the
 //! one place outside `graphql` that names async-graphql types.
 
+mod dashboard;
 mod graphql;
 mod metrics;
 mod playground;
 mod response_cache;
+mod static_page;
 mod websocket;
 
 use std::net::TcpListener;
@@ -24,7 +28,6 @@ use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 pub use self::graphql::HttpLimits;
 use self::graphql::{Caching, Endpoint};
 use self::metrics::{Metrics, Observation};
-use self::playground::Playground;
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
@@ -58,6 +61,9 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// Whether `GET /` serves GraphiQL (and `/playground/` its assets).
     pub playground: bool,
+    /// Whether `GET /dashboard` serves the dashboard (and `/dashboard/` its
+    /// assets).
+    pub dashboard: bool,
     /// Whether `GET /schema.graphql` serves the SDL: it tells what
     /// introspection tells, so it follows the same setting.
     pub introspection: bool,
@@ -94,7 +100,13 @@ pub fn server(
     let metrics = web::Data::new(Metrics::new(store));
     let origins = settings.websocket.allowed_origins.clone();
     let sockets = web::Data::new(Sockets::new(settings.websocket));
-    let playground = settings.playground.then(Playground::new);
+    let pages: Vec<_> = [
+        settings.playground.then(playground::playground),
+        settings.dashboard.then(dashboard::dashboard),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // Rendered once: the schema's types cannot change while it runs.
     let sdl = settings
         .introspection
@@ -159,8 +171,8 @@ pub fn server(
             .route("/graphql", web::get().to(graphql::get))
             .route("/graphql", web::route().to(graphql::other_method))
             .configure(|config| {
-                if let Some(playground) = &playground {
-                    playground.routes(config);
+                for page in &pages {
+                    page.routes(config);
                 }
             })
             .route("/health", web::get().to(health))

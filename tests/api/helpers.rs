@@ -295,3 +295,38 @@ pub fn codes_and_messages(body: &Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Where a page says its assets are: `/<mount>/` and a 16-digit hex digest.
+#[track_caller]
+pub fn asset_prefix(html: &str, mount: &str) -> String {
+    let marker = format!("/{mount}/");
+    let start = html.find(&marker).expect("an asset path");
+    let digest = &html[start + marker.len()..][..16];
+    assert!(
+        digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "digest {digest:?}"
+    );
+    format!("/{mount}/{digest}")
+}
+
+/// Every `src` and `href` attribute value in `html`, in order.
+pub fn references(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(['s', 'h']) {
+        rest = &rest[at..];
+        let attribute = ["src=\"", "href=\""]
+            .into_iter()
+            .find(|attribute| rest.starts_with(attribute));
+        match attribute {
+            Some(attribute) => {
+                rest = &rest[attribute.len()..];
+                let end = rest.find('"').expect("a closing quote");
+                found.push(rest[..end].to_owned());
+                rest = &rest[end..];
+            }
+            None => rest = &rest[1..],
+        }
+    }
+    found
+}

@@ -4,6 +4,7 @@
 mod backup;
 mod caching;
 mod crash;
+mod dashboard;
 mod errors;
 mod figures;
 mod fuzz;

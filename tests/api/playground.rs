@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tradegraph::config::Environment;
 
-use crate::helpers::{spawn_app, spawn_configured, TestApp};
+use crate::helpers::{asset_prefix, references, spawn_app, spawn_configured, TestApp};
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -55,7 +55,7 @@ async fn the_page_loads_only_files_the_server_serves() {
          font-src 'self' data:; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
-    let prefix = asset_prefix(&html);
+    let prefix = asset_prefix(&html, "playground");
     let mut expected = vec!["data:,".to_owned()];
     expected.extend(ASSETS.iter().map(|(name, _, _)| format!("{prefix}/{name}")));
     assert_eq!(references, expected);
@@ -65,7 +65,7 @@ async fn the_page_loads_only_files_the_server_serves() {
 #[actix_web::test]
 async fn the_page_script_points_graphiql_at_this_server() {
     let app = spawn_app().await;
-    let prefix = asset_prefix(&app.get("/").await.1);
+    let prefix = asset_prefix(&app.get("/").await.1, "playground");
 
     let (status, script) = app.get(&format!("{prefix}/playground.js")).await;
 
@@ -87,7 +87,7 @@ async fn the_page_script_points_graphiql_at_this_server() {
 #[actix_web::test]
 async fn each_asset_is_the_vendored_file_with_its_type_and_cached_for_good() {
     let app = spawn_app().await;
-    let prefix = asset_prefix(&app.get("/").await.1);
+    let prefix = asset_prefix(&app.get("/").await.1, "playground");
 
     for (name, file, content_type) in ASSETS {
         let asset = app.get_response(&format!("{prefix}/{name}"), &[]).await;
@@ -114,7 +114,7 @@ async fn each_asset_is_the_vendored_file_with_its_type_and_cached_for_good() {
 #[actix_web::test]
 async fn assets_are_compressed_for_browsers_that_accept_it() {
     let app = spawn_app().await;
-    let prefix = asset_prefix(&app.get("/").await.1);
+    let prefix = asset_prefix(&app.get("/").await.1, "playground");
 
     let script = app
         .get_response(
@@ -133,7 +133,7 @@ async fn assets_are_compressed_for_browsers_that_accept_it() {
 #[actix_web::test]
 async fn only_the_current_digest_and_the_listed_files_are_served() {
     let app = spawn_app().await;
-    let prefix = asset_prefix(&app.get("/").await.1);
+    let prefix = asset_prefix(&app.get("/").await.1, "playground");
 
     let stale = app
         .get("/playground/0123456789abcdef/graphiql.min.js")
@@ -151,7 +151,7 @@ async fn only_the_current_digest_and_the_listed_files_are_served() {
 #[actix_web::test]
 async fn with_the_playground_off_neither_the_page_nor_its_assets_are_served() {
     let development = spawn_app().await;
-    let prefix = asset_prefix(&development.get("/").await.1);
+    let prefix = asset_prefix(&development.get("/").await.1, "playground");
     let production = spawn_configured(|args| args.environment = Environment::Production).await;
 
     let page = production.get("/").await;
@@ -168,39 +168,4 @@ async fn served(app: &TestApp, prefix: &str) -> Vec<u16> {
         statuses.push(app.get(&format!("{prefix}/{name}")).await.0);
     }
     statuses
-}
-
-/// Where the page says its assets are: `/playground/` and a 16-digit hex
-/// digest.
-#[track_caller]
-fn asset_prefix(html: &str) -> String {
-    let start = html.find("/playground/").expect("an asset path");
-    let digest = &html[start + "/playground/".len()..][..16];
-    assert!(
-        digest.bytes().all(|b| b.is_ascii_hexdigit()),
-        "digest {digest:?}"
-    );
-    format!("/playground/{digest}")
-}
-
-/// Every `src` and `href` attribute value in `html`, in order.
-fn references(html: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = html;
-    while let Some(at) = rest.find(['s', 'h']) {
-        rest = &rest[at..];
-        let attribute = ["src=\"", "href=\""]
-            .into_iter()
-            .find(|attribute| rest.starts_with(attribute));
-        match attribute {
-            Some(attribute) => {
-                rest = &rest[attribute.len()..];
-                let end = rest.find('"').expect("a closing quote");
-                found.push(rest[..end].to_owned());
-                rest = &rest[end..];
-            }
-            None => rest = &rest[1..],
-        }
-    }
-    found
 }

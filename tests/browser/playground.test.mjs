@@ -6,65 +6,22 @@
 // server and sets TRADEGRAPH_URL and TRADEGRAPH_WRITE_TOKEN.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { base, createShipment, launchOffline, local, waitUntil } from './offline.mjs';
 
-const base = process.env.TRADEGRAPH_URL;
-const token = process.env.TRADEGRAPH_WRITE_TOKEN;
-assert.ok(base && token, 'run.sh sets TRADEGRAPH_URL and TRADEGRAPH_WRITE_TOKEN');
 const screenshot = join(dirname(fileURLToPath(import.meta.url)), 'screenshots', 'playground.png');
 
-// Chromium's own traffic (updates, sync, safe browsing) is switched off, any
-// host name but localhost fails to resolve, and whatever is not loopback
-// goes to a proxy on the discard port, where nothing listens.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-  '--proxy-server=http://127.0.0.1:9',
-];
-
-/** Whether a URL stays on this machine (or needs no network at all). */
-function local(url) {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'data:' || protocol === 'blob:' || url === 'about:blank') return true;
-  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
-  return ['http:', 'https:', 'ws:', 'wss:'].includes(protocol) && loopback;
-}
-
-let profile;
-let context;
+let browser;
 let page;
-const requested = [];
 const sockets = [];
 const framesSent = [];
-const blocked = [];
 const errors = [];
 
 before(async () => {
-  profile = mkdtempSync(join(tmpdir(), 'tradegraph-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1440, height: 900 },
-  });
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (local(url)) return route.continue();
-    blocked.push(url);
-    return route.abort('blockedbyclient');
-  });
-  context.on('request', (request) => requested.push(request.url()));
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchOffline();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on('websocket', (socket) => {
     sockets.push(socket);
     socket.on('framesent', (frame) => framesSent.push(String(frame.payload)));
@@ -77,8 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
 });
 
 /** The text of the result pane, as CodeMirror shows it. */
@@ -157,6 +113,7 @@ test('a subscription runs over the WebSocket at /graphql and delivers a new ship
 });
 
 test('nothing was requested off loopback and nothing went wrong in the page', () => {
+  const { blocked, requested } = browser;
   assert.deepEqual(blocked, []);
   assert.deepEqual(requested.filter((url) => !local(url)), []);
   assert.deepEqual(sockets.map((socket) => socket.url()).filter((url) => !local(url)), []);
@@ -165,31 +122,3 @@ test('nothing was requested off loopback and nothing went wrong in the page', ()
   const origins = new Set(requested.filter((url) => !url.startsWith('data:')).map((url) => new URL(url).origin));
   assert.deepEqual([...origins], [new URL(base).origin]);
 });
-
-/** Waits until `condition()` holds, for 15 seconds at most. */
-async function waitUntil(condition) {
-  for (let waited = 0; !condition(); waited += 50) {
-    assert.ok(waited < 15_000, `timed out waiting for ${condition}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Creates a shipment over HTTP with the write token; returns its reference. */
-async function createShipment(idempotencyKey) {
-  const response = await fetch(new URL('/graphql', base), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      query: `mutation ($key: String!) {
-        createShipment(
-          input: {cargo: "wind turbine blades", originProvince: "Jiangsu", quantity: {value: "48", unit: "blades"}},
-          idempotencyKey: $key
-        ) { shipment { reference } }
-      }`,
-      variables: { key: idempotencyKey },
-    }),
-  });
-  const body = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(body));
-  return body.data.createShipment.shipment.reference;
-}

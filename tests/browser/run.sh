@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs the GraphiQL playground in headless Chromium against a freshly seeded
-# tradegraph server (playground.test.mjs). Chromium is Debian's `chromium`
+# Runs the GraphiQL playground (playground.test.mjs) and the dashboard
+# (dashboard.test.mjs) in headless Chromium against a freshly seeded
+# tradegraph server; offline.mjs is what they share. Chromium is Debian's `chromium`
 # package, installed here when missing (needs root, as on CI);
 # `playwright-core` is pinned in package-lock.json and downloads no browser.
-# Needs Node.js and npm; builds the server if needed. The screenshot goes to
-# tests/browser/screenshots/playground.png.
+# Needs Node.js and npm; builds the server if needed. Screenshots go to
+# tests/browser/screenshots/ (playground.png, dashboard*.png).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -26,8 +27,8 @@ fi
 
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# A write token for this run only, so the test can create a shipment and see
-# its subscription deliver the event.
+# A write token for this run only, so the tests can create shipments and see
+# their subscriptions deliver the events.
 token="tg_browser_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 hash="$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
 "$root/target/debug/tradegraph" --bind "127.0.0.1:$port" --data-dir "$data/data" \
@@ -41,4 +42,5 @@ for _ in $(seq 1 300); do
 done
 
 TRADEGRAPH_URL="http://127.0.0.1:$port" TRADEGRAPH_WRITE_TOKEN="$token" \
-  node --test --test-reporter=spec "$here/playground.test.mjs"
+  node --test --test-concurrency=1 --test-reporter=spec \
+  "$here/playground.test.mjs" "$here/dashboard.test.mjs"
