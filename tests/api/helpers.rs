@@ -226,6 +226,23 @@ impl Reply {
     }
 }
 
+/// A query `2 * hops + 2` fields deep: Guangdong, then `hops` times
+/// `hubs { province { ... } }`, then `code` (7 hops: depth 16, one past the
+/// default limit).
+pub fn deep_query(hops: usize) -> String {
+    format!(
+        "{{ province(code: \"GD\") {{ {}code{} }} }}",
+        "hubs { province { ".repeat(hops),
+        " } }".repeat(hops)
+    )
+}
+
+/// A query of `n` aliased `__typename` fields.
+pub fn aliased_query(n: usize) -> String {
+    let fields: Vec<String> = (0..n).map(|n| format!("a{n}: __typename")).collect();
+    format!("{{ {} }}", fields.join(" "))
+}
+
 /// A query string parameter, percent-encoded.
 pub fn encoded(text: &str) -> String {
     text.bytes()

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{aliased_query, deep_query, spawn_app};
 
 /// Sends a query and returns (code, message, limit, value) of its one error.
 async fn refusal(app: &crate::helpers::TestApp, query: &str) -> (String, String, Value, Value) {
@@ -29,19 +29,9 @@ async fn refusal(app: &crate::helpers::TestApp, query: &str) -> (String, String,
 async fn each_limit_refuses_with_its_code_and_figures() {
     let app = spawn_app().await;
     // province, then seven times hubs { province }, then code: 16 levels.
-    let deep = format!(
-        "{{ province(code: \"GD\") {{ {}code{} }} }}",
-        "hubs { province { ".repeat(7),
-        " } }".repeat(7)
-    );
+    let deep = deep_query(7);
     let four_levels = "{ provinces(first: 100) { nodes { shipments(first: 100) { nodes { shipper { shipments(first: 100) { nodes { destinationPartner { shipments(first: 100) { nodes { reference } } } } } } } } } } }";
-    let aliases = format!(
-        "{{ {} }}",
-        (0..31)
-            .map(|n| format!("a{n}: __typename"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let aliases = aliased_query(31);
     let directives = format!("{{ {} }}", "__typename @include(if: true) ".repeat(51));
     let tokens = format!("{{ {} }}", "__typename ".repeat(5_000));
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{deep_query, spawn_app};
 
 #[actix_web::test]
 async fn metrics_count_requests_by_operation_outcome_and_code() {
@@ -13,11 +13,7 @@ async fn metrics_count_requests_by_operation_outcome_and_code() {
     app.graphql(named, json!({})).await;
     app.graphql("{ province(code: \"GD\") { nope } }", json!({}))
         .await;
-    let deep = format!(
-        "{{ province(code: \"GD\") {{ {}code{} }} }}",
-        "hubs { province { ".repeat(7),
-        " } }".repeat(7)
-    );
+    let deep = deep_query(7);
     app.graphql(&deep, json!({})).await;
     app.post_raw(&[("content-type", "text/plain")], "{}").await;
 

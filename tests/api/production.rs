@@ -3,7 +3,7 @@
 use serde_json::json;
 use tradegraph::config::Environment;
 
-use crate::helpers::{codes_and_messages, spawn_app, spawn_configured};
+use crate::helpers::{aliased_query, codes_and_messages, deep_query, spawn_app, spawn_configured};
 
 const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
 const MISSPELT: &str = "{ provinse(code: \"GD\") { code } }";
@@ -175,19 +175,9 @@ async fn production_mode_passes_the_common_security_scans() {
         (400, "BATCHING_DISABLED")
     );
     // Alias overloading, directive overloading, deep recursion.
-    let aliases = format!(
-        "{{ {} }}",
-        (0..100)
-            .map(|n| format!("a{n}: __typename"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let aliases = aliased_query(100);
     let directives = format!("{{ __typename {} }}", "@include(if: true) ".repeat(100));
-    let deep = format!(
-        "{{ province(code: \"GD\") {{ {}code{} }} }}",
-        "hubs { province { ".repeat(10),
-        " } }".repeat(10)
-    );
+    let deep = deep_query(10);
     for (query, code) in [
         (aliases.as_str(), "TOO_MANY_ALIASES"),
         (directives.as_str(), "TOO_MANY_DIRECTIVES"),

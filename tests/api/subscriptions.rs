@@ -8,7 +8,7 @@ use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, WRITE_TOKEN};
+use crate::helpers::{aliased_query, deep_query, spawn_app, TestApp, WRITE_TOKEN};
 
 type Connection = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 
@@ -180,19 +180,9 @@ async fn refused_code(connection: &mut Connection, id: &str, query: &str) -> Str
 async fn the_limits_hold_over_websocket_for_queries_and_subscriptions() {
     let app = spawn_app().await;
     let mut connection = connect(&app, json!({})).await;
-    let deep = format!(
-        "{{ province(code: \"GD\") {{ {}code{} }} }}",
-        "hubs { province { ".repeat(7),
-        " } }".repeat(7)
-    );
+    let deep = deep_query(7);
     let costly = "subscription { shipmentEvents { shipment { shipper { shipments(first: 100) { nodes { shipper { shipments(first: 100) { nodes { shipper { shipments(first: 100) { nodes { reference } } } } } } } } } } } }";
-    let aliases = format!(
-        "{{ {} }}",
-        (0..31)
-            .map(|n| format!("a{n}: __typename"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let aliases = aliased_query(31);
     assert_eq!(
         refused_code(&mut connection, "deep", &deep).await,
         "QUERY_TOO_DEEP"
