@@ -367,8 +367,10 @@ async fn answer(
     }
     // Taken before the query runs, so what it reads is at least this new.
     let generation = endpoint.store.generation();
-    let digest = request_digest(&request, media);
-    let etag = (method == Method::Get).then(|| {
+    // Only an `ETag` or the response cache needs the request digested.
+    let digest = (method == Method::Get || endpoint.responses.is_enabled())
+        .then(|| request_digest(&request, media));
+    let etag = digest.filter(|_| method == Method::Get).map(|digest| {
         format!(
             "\"{:016x}-{generation}-{}\"",
             endpoint.caching.epoch,
@@ -386,7 +388,8 @@ async fn answer(
         response.extensions_mut().insert(ok(operation));
         return response;
     }
-    let mut response = match endpoint.responses.get(&digest, generation) {
+    let remembered = digest.and_then(|digest| endpoint.responses.get(&digest, generation));
+    let mut response = match remembered {
         Some(body) => {
             let mut response = HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, media.as_str()))
@@ -401,7 +404,9 @@ async fn answer(
             if !response.errors.is_empty() {
                 return respond_with(media, &response, body, operation);
             }
-            endpoint.responses.put(digest, generation, body.clone());
+            if let Some(digest) = digest {
+                endpoint.responses.put(digest, generation, body.clone());
+            }
             respond_with(media, &response, body, operation)
         }
     };

@@ -15,13 +15,13 @@ pub(super) type RequestDigest = [u8; 32];
 
 /// Remembered answers.
 pub(super) struct ResponseCache {
+    max_bytes: usize,
     entries: Mutex<Entries>,
 }
 
 struct Entries {
     answers: LruCache<RequestDigest, Answer>,
     bytes: usize,
-    max_bytes: usize,
 }
 
 struct Answer {
@@ -33,12 +33,18 @@ impl ResponseCache {
     /// A cache of at most `max_bytes` of bodies; 0 remembers nothing.
     pub(super) fn new(max_bytes: usize) -> Self {
         Self {
+            max_bytes,
             entries: Mutex::new(Entries {
                 answers: LruCache::unbounded(),
                 bytes: 0,
-                max_bytes,
             }),
         }
+    }
+
+    /// Whether the cache remembers anything (when it does not, callers
+    /// need not digest their requests).
+    pub(super) fn is_enabled(&self) -> bool {
+        self.max_bytes > 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -50,10 +56,10 @@ impl ResponseCache {
     /// The body remembered for `digest`, if it was computed at
     /// `generation` (a stale one is dropped).
     pub(super) fn get(&self, digest: &RequestDigest, generation: u64) -> Option<Bytes> {
-        let mut entries = self.lock();
-        if entries.max_bytes == 0 {
+        if !self.is_enabled() {
             return None;
         }
+        let mut entries = self.lock();
         match entries.answers.get(digest) {
             Some(answer) if answer.generation == generation => Some(answer.body.clone()),
             Some(_) => {
@@ -68,15 +74,15 @@ impl ResponseCache {
 
     /// Remembers a body computed at `generation`.
     pub(super) fn put(&self, digest: RequestDigest, generation: u64, body: Bytes) {
-        let mut entries = self.lock();
-        if body.len() > entries.max_bytes {
+        if body.len() > self.max_bytes {
             return;
         }
+        let mut entries = self.lock();
         entries.bytes += body.len();
         if let Some(replaced) = entries.answers.put(digest, Answer { generation, body }) {
             entries.bytes -= replaced.body.len();
         }
-        while entries.bytes > entries.max_bytes {
+        while entries.bytes > self.max_bytes {
             match entries.answers.pop_lru() {
                 Some((_, dropped)) => entries.bytes -= dropped.body.len(),
                 None => break,
