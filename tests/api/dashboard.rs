@@ -61,15 +61,7 @@ async fn each_asset_is_the_file_with_its_type_and_cached_for_good() {
     for (name, content_type) in ASSETS {
         let asset = app.get_response(&format!("{prefix}/{name}"), &[]).await;
 
-        assert_eq!(asset.status, 200, "{name}");
-        assert_eq!(asset.header("content-type"), content_type, "{name}");
-        assert_eq!(asset.body, file(name), "{name}");
-        assert_eq!(
-            asset.header("cache-control"),
-            "public, max-age=31536000, immutable",
-            "{name}"
-        );
-        assert_eq!(asset.header("x-content-type-options"), "nosniff", "{name}");
+        asset.assert_immutable_asset(name, content_type, &file(name));
     }
 }
 

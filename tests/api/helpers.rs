@@ -266,6 +266,20 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// Asserts that this is the asset `name`: 200, its content type and
+    /// bytes, cached for good and not to be sniffed.
+    pub fn assert_immutable_asset(&self, name: &str, content_type: &str, bytes: &[u8]) {
+        assert_eq!(self.status, 200, "{name}");
+        assert_eq!(self.header("content-type"), content_type, "{name}");
+        assert_eq!(self.body, bytes, "{name}");
+        assert_eq!(
+            self.header("cache-control"),
+            "public, max-age=31536000, immutable",
+            "{name}"
+        );
+        assert_eq!(self.header("x-content-type-options"), "nosniff", "{name}");
+    }
+
     /// The value of header `name`, or `""` when it is missing.
     pub fn header(&self, name: &str) -> &str {
         self.headers
