@@ -22,8 +22,12 @@ use tradegraph::domain::{
     ShipmentOrderField,
 };
 use tradegraph::events::Events;
-use tradegraph::graphql::{build_schema, TradeSchema};
+use tradegraph::graphql::{build_api, Api};
 use tradegraph::store::{ShipmentQuery, Store, StoreOptions};
+
+/// The server's allocator (`src/main.rs`), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Synthetic shipments in the database unless `TRADEGRAPH_BENCH_SHIPMENTS`
 /// says otherwise: enough for deep pages, seeded in a few seconds.
@@ -40,7 +44,7 @@ struct Fixture {
     /// Removed when the fixture is dropped.
     _dir: TempDir,
     store: Store,
-    schema: TradeSchema,
+    api: Api,
     runtime: Runtime,
     scenarios: Value,
 }
@@ -61,7 +65,7 @@ impl Fixture {
         let args = <Cli as clap::Parser>::parse_from(["tradegraph"]).serve;
         let options = tradegraph::app::schema_options(&args).expect("the default settings");
         let tokens = WriteTokens::from_hex([]).expect("no write tokens");
-        let schema = build_schema(store.clone(), tokens, Events::default(), options);
+        let api = build_api(store.clone(), tokens, Events::default(), options);
         // The loaders spawn their batches on the runtime that executes.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -70,7 +74,7 @@ impl Fixture {
         Self {
             _dir: dir,
             store,
-            schema,
+            api,
             runtime,
             scenarios: serde_json::from_str(SCENARIOS).expect("scenarios.json is JSON"),
         }
@@ -88,7 +92,7 @@ impl Fixture {
 
     /// Executes a request and serializes the response, as the server does.
     fn execute(&self, request: Request) -> Vec<u8> {
-        let response = self.runtime.block_on(self.schema.execute(request));
+        let response = self.runtime.block_on(self.api.execute(request));
         serde_json::to_vec(&response).expect("a response serializes")
     }
 
@@ -176,7 +180,7 @@ fn store_reads(c: &mut Criterion, fixture: &Fixture) {
     group.finish();
 }
 
-/// The scenario queries: `schema.execute` and serialization.
+/// The scenario queries: `Api::execute` and serialization.
 fn scenario_queries(c: &mut Criterion, fixture: &Fixture) {
     let deep = json!({ "after": fixture.deep_cursor() });
     let cases = [

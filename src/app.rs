@@ -179,8 +179,7 @@ impl Application {
             })?
             .port();
         let persisted = options.persisted.clone();
-        let schema =
-            crate::graphql::build_schema(store.clone(), tokens, Events::default(), options);
+        let api = crate::graphql::build_api(store.clone(), tokens, Events::default(), options);
         let policy = WebSocketPolicy {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,
@@ -202,7 +201,7 @@ impl Application {
             shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
             response_cache_bytes: response_cache_bytes(args),
         };
-        let server = crate::http::server(listener, schema, store.clone(), settings)?;
+        let server = crate::http::server(listener, api, store.clone(), settings)?;
         tracing::info!(address = %args.bind.ip(), port, "serving GraphiQL at / and the API at /graphql");
         Ok(Self {
             port,

@@ -9,7 +9,6 @@ use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use async_graphql::extensions::ExtensionContext;
 use lru::LruCache;
 
 use super::auth::PresentedToken;
@@ -26,16 +25,14 @@ pub(super) struct ClientKey(String);
 impl ClientKey {
     /// The client of a request: its valid write token, else its address;
     /// `None` when it has neither (an in-process request).
-    pub(super) fn of(ctx: &ExtensionContext<'_>) -> Option<Self> {
-        let token = ctx
-            .data_opt::<PresentedToken>()
-            .zip(ctx.data_opt::<WriteTokens>())
-            .and_then(|(presented, tokens)| presented.valid(tokens));
-        match token {
+    pub(super) fn of(
+        presented: Option<&PresentedToken>,
+        tokens: &WriteTokens,
+        address: Option<&ClientAddress>,
+    ) -> Option<Self> {
+        match presented.and_then(|presented| presented.valid(tokens)) {
             Some(token) => Some(Self::token(token)),
-            None => ctx
-                .data_opt::<ClientAddress>()
-                .map(|address| Self::address(address.0)),
+            None => address.map(|address| Self::address(address.0)),
         }
     }
 

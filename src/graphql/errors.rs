@@ -1,18 +1,10 @@
 //! The one place where errors get a stable `extensions.code`: tradegraph's
 //! own [`Error`] (internal causes are logged here and replaced by a generic
 //! message, so no storage detail ever reaches a client), and async-graphql's
-//! parse, validation and argument errors, through the [`ErrorCodes`]
-//! extension.
+//! parse, validation and argument errors, coded as the [`Api`](super::Api)
+//! parses a request and once it has run.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{ErrorExtensions, Response, ServerError};
 
 use crate::error::Error;
 
@@ -73,59 +65,28 @@ impl<T> ApiResult<T> for crate::error::Result<T> {
     }
 }
 
-/// Gives async-graphql's own errors a code: parse errors, validation errors
-/// (including argument values that do not coerce), and, as `INTERNAL`, any
-/// execution error that came without one.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
+/// A document that does not parse, refused with `GRAPHQL_PARSE_FAILED`.
+pub(super) fn parse_failed(error: async_graphql::parser::Error) -> ServerError {
+    with_code(ServerError::from(error), code::GRAPHQL_PARSE_FAILED)
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
-                .collect()
+/// Gives every error of a request the schema ran a code. async-graphql
+/// refuses a document that does not fit the schema (and argument values
+/// that do not coerce) before anything runs, with errors that point at no
+/// field: those are `GRAPHQL_VALIDATION_FAILED`. An error that points at a
+/// field and has no code is a defect, shown as `INTERNAL` with the request
+/// id.
+pub(super) fn give_codes(response: &mut Response, request_id: Option<&str>) {
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(|error| {
+            if error.path.is_empty() {
+                with_code(error, code::GRAPHQL_VALIDATION_FAILED)
+            } else {
+                with_request_id(without_code_is_internal(error), request_id)
+            }
         })
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(without_code_is_internal)
-            .map(|error| with_request_id(error, request_id.as_deref()))
-            .collect();
-        response
-    }
+        .collect();
 }
 
 /// Every error tradegraph raises has a code, and argument values that do

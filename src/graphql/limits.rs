@@ -11,12 +11,9 @@
 //! `nodes`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
 
@@ -221,90 +218,52 @@ fn asks_for_introspection(document: &ExecutableDocument) -> bool {
             .any(|fragment| in_set(&fragment.node.selection_set.node))
 }
 
-/// Applies the limits to every request and reports each request's cost.
-pub struct Limits {
+/// The limits every request is held to, and the budget it is charged to.
+pub(super) struct Limits {
     /// The limits.
     pub limits: QueryLimits,
     /// Whether introspection is allowed; when not, a document that asks for
     /// `__schema` or `__type` is refused with `INTROSPECTION_DISABLED`.
     pub introspection: bool,
     /// The per-client cost budget, when one is configured: each request's
-    /// cost is charged to its client (its valid write token, else the
-    /// [`ClientAddress`](super::budget::ClientAddress) in its data).
+    /// cost is charged to its client.
     pub budget: Option<Arc<CostBudget>>,
 }
 
-impl ExtensionFactory for Limits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsOfRequest {
-            limits: self.limits,
-            introspection: self.introspection,
-            budget: self.budget.clone(),
-            cost: Mutex::new(None),
-        })
-    }
-}
-
-struct LimitsOfRequest {
-    limits: QueryLimits,
-    introspection: bool,
-    budget: Option<Arc<CostBudget>>,
-    /// The cost of the request, once measured.
-    cost: Mutex<Option<u64>>,
-}
-
-/// A refusal naming the limit, with the limit and the request's figure.
-fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
-    let mut error = coded(code, format!("{what} {value} exceeds the limit of {limit}"));
-    if let Some(extensions) = error.extensions.as_mut() {
-        extensions.set("limit", limit);
-        extensions.set("value", value);
-    }
-    error
-}
-
-/// The refusal of a request its client's budget cannot pay for.
-fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> ServerError {
-    let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
-    let mut error = coded(
-        code::RATE_LIMITED,
-        format!("this client has spent its budget of {per_minute} query cost per minute (this query costs {cost}); retry in {seconds} s"),
-    );
-    if let Some(extensions) = error.extensions.as_mut() {
-        extensions.set("retryAfterSeconds", seconds);
-        extensions.set("limit", per_minute);
-        extensions.set("value", cost);
-    }
-    error
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for LimitsOfRequest {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = self.limits;
-        let tokens = count_tokens(query, limits.max_tokens);
-        if tokens > limits.max_tokens {
+impl Limits {
+    /// Refuses a document with more tokens than allowed, counting no further
+    /// than the limit: run before the document is parsed.
+    pub(super) fn check_tokens(&self, query: &str) -> ServerResult<()> {
+        let max_tokens = self.limits.max_tokens;
+        let tokens = count_tokens(query, max_tokens);
+        if tokens > max_tokens {
             return Err(refuse(
                 code::TOO_MANY_TOKENS,
                 "the document has more tokens than allowed: at least",
                 tokens as u64,
-                limits.max_tokens as u64,
+                max_tokens as u64,
             ));
         }
-        let document = next.run(ctx, query, variables).await?;
-        if !self.introspection && asks_for_introspection(&document) {
+        Ok(())
+    }
+
+    /// Checks a parsed document against the limits and charges its cost to
+    /// the budget of the request's client (asked for only when a budget is
+    /// configured); returns the cost.
+    pub(super) fn check_document(
+        &self,
+        document: &ExecutableDocument,
+        variables: &Variables,
+        client: impl FnOnce() -> Option<ClientKey>,
+    ) -> ServerResult<u64> {
+        if !self.introspection && asks_for_introspection(document) {
             return Err(coded(
                 code::INTROSPECTION_DISABLED,
                 "introspection is disabled on this server",
             ));
         }
-        let measured = measure(&document, variables);
+        let limits = self.limits;
+        let measured = measure(document, variables);
         let checks = [
             (
                 measured.depth as u64,
@@ -336,40 +295,51 @@ impl Extension for LimitsOfRequest {
                 return Err(refuse(code, what, value, limit));
             }
         }
-        if let (Some(budget), Some(client)) = (&self.budget, ClientKey::of(ctx)) {
-            if let Err(wait) = budget.charge(&client, measured.cost, Instant::now()) {
+        if let Some(budget) = &self.budget {
+            let refused = client()
+                .and_then(|client| budget.charge(&client, measured.cost, Instant::now()).err());
+            if let Some(wait) = refused {
                 return Err(rate_limited(budget.per_minute(), measured.cost, wait));
             }
         }
-        *self
-            .cost
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(measured.cost);
-        Ok(document)
+        Ok(measured.cost)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let cost = *self
-            .cost
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(cost) = cost {
-            let mut report = async_graphql::indexmap::IndexMap::new();
-            report.insert(async_graphql::Name::new("requested"), Value::from(cost));
-            report.insert(
-                async_graphql::Name::new("limit"),
-                Value::from(self.limits.max_cost),
-            );
-            response
-                .extensions
-                .insert("cost".to_owned(), Value::Object(report));
-        }
+    /// Reports an executed request's cost in `extensions.cost`.
+    pub(super) fn report_cost(&self, response: &mut Response, cost: u64) {
+        let mut report = async_graphql::indexmap::IndexMap::new();
+        report.insert(async_graphql::Name::new("requested"), Value::from(cost));
+        report.insert(
+            async_graphql::Name::new("limit"),
+            Value::from(self.limits.max_cost),
+        );
         response
+            .extensions
+            .insert("cost".to_owned(), Value::Object(report));
     }
+}
+
+/// A refusal naming the limit, with the limit and the request's figure.
+fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
+    let mut error = coded(code, format!("{what} {value} exceeds the limit of {limit}"));
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("limit", limit);
+        extensions.set("value", value);
+    }
+    error
+}
+
+/// The refusal of a request its client's budget cannot pay for.
+fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> ServerError {
+    let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
+    let mut error = coded(
+        code::RATE_LIMITED,
+        format!("this client has spent its budget of {per_minute} query cost per minute (this query costs {cost}); retry in {seconds} s"),
+    );
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("retryAfterSeconds", seconds);
+        extensions.set("limit", per_minute);
+        extensions.set("value", cost);
+    }
+    error
 }

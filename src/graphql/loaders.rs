@@ -11,10 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
-use async_graphql::{Context, Request, ServerResult};
+use async_graphql::Context;
 
 use super::errors::to_graphql;
 use crate::domain::{
@@ -250,25 +247,7 @@ where
     Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
 }
 
-/// Gives every request, on every transport, a fresh loader.
-pub struct PerRequestLoaders(pub Store);
-
-impl ExtensionFactory for PerRequestLoaders {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PerRequestLoaders(self.0.clone()))
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for PerRequestLoaders {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let loaders =
-            DataLoader::new(StoreLoader(self.0.clone()), tokio::spawn).delay(Duration::ZERO);
-        next.run(ctx, request.data(loaders)).await
-    }
+/// A fresh loader for one request, with no delay (see the module docs).
+pub(super) fn loaders_for(store: &Store) -> Loaders {
+    DataLoader::new(StoreLoader(store.clone()), tokio::spawn).delay(Duration::ZERO)
 }

@@ -3,8 +3,11 @@
 //! Object types wrap domain values (`types`), links resolve through a
 //! per-request batching loader (`loaders`), lists are Relay connections
 //! (`connection`), and errors get stable codes in one place (`errors`).
-//! [`build_schema`] is the single place context data is registered.
+//! Transports run requests through [`Api`] (`api`), which applies the
+//! checks every request passes. [`build_api`] is the single place context
+//! data is registered.
 
+mod api;
 mod auth;
 mod budget;
 mod connection;
@@ -41,9 +44,10 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 
-/// The schema tradegraph serves.
-pub type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
+/// The schema tradegraph serves, without the checks [`Api`] adds.
+type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
+pub use api::Api;
 pub use auth::PresentedToken;
 pub use budget::{ClientAddress, CostBudget};
 pub use errors::{coded, has_code, RequestId};
@@ -57,28 +61,13 @@ pub mod codes {
     pub use super::persisted::code::*;
 }
 
-/// Builds the schema over a store: registers the store, the write tokens and
-/// the event channel, and the extensions that resolve persisted queries,
-/// remember parsed documents, apply the abuse limits, give every error a code and every request its
-/// own batching loader.
-pub fn build_schema(
-    store: Store,
-    tokens: WriteTokens,
-    events: Events,
-    options: SchemaOptions,
-) -> TradeSchema {
+/// Builds the API over a store: registers the store, the write tokens and
+/// the event channel with the schema, and the persisted queries, limits
+/// and budget its checks apply.
+pub fn build_api(store: Store, tokens: WriteTokens, events: Events, options: SchemaOptions) -> Api {
     let mut builder = schema_builder()
-        .extension(persisted::Persisted(options.persisted))
-        .extension(parse_cache::ParseCache::new())
-        .extension(limits::Limits {
-            limits: options.limits,
-            introspection: options.introspection,
-            budget: options.budget,
-        })
-        .extension(errors::ErrorCodes)
-        .extension(loaders::PerRequestLoaders(store.clone()))
-        .data(store)
-        .data(tokens)
+        .data(store.clone())
+        .data(tokens.clone())
         .data(events);
     if !options.introspection {
         builder = builder.disable_introspection();
@@ -86,7 +75,12 @@ pub fn build_schema(
     if !options.suggestions {
         builder = builder.disable_suggestions();
     }
-    builder.finish()
+    let limits = limits::Limits {
+        limits: options.limits,
+        introspection: options.introspection,
+        budget: options.budget,
+    };
+    Api::new(builder.finish(), options.persisted, limits, tokens, store)
 }
 
 /// How the schema behaves beyond its types.

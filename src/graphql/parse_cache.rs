@@ -5,15 +5,13 @@
 //! first. Bounded by count and by document size.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Request, ServerResult, Variables};
+use async_graphql::ServerResult;
 use lru::LruCache;
+
+use super::errors::parse_failed;
 
 /// The most documents remembered.
 const CAPACITY: usize = 512;
@@ -22,67 +20,35 @@ const CAPACITY: usize = 512;
 /// would crowd out the common ones.
 const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
 
-/// The documents parsed so far, most recently used kept.
-#[derive(Clone)]
-pub(super) struct ParseCache(Arc<Mutex<LruCache<Arc<str>, ExecutableDocument>>>);
+/// The documents parsed so far, most recently used kept. A std mutex: it
+/// is held only to look up or insert, never across an await.
+pub(super) struct ParseCache(Mutex<LruCache<Box<str>, ExecutableDocument>>);
 
 impl ParseCache {
     /// An empty cache.
     pub(super) fn new() -> Self {
-        Self(Arc::new(Mutex::new(LruCache::new(
+        Self(Mutex::new(LruCache::new(
             NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
-        ))))
+        )))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Arc<str>, ExecutableDocument>> {
+    /// The parsed document of `query`: remembered, or parsed now (and
+    /// remembered when short enough). A document that does not parse is
+    /// refused with `GRAPHQL_PARSE_FAILED`.
+    pub(super) fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
+        if let Some(document) = self.lock().get(query) {
+            return Ok(document.clone());
+        }
+        let document = async_graphql::parser::parse_query(query).map_err(parse_failed)?;
+        if query.len() <= MAX_DOCUMENT_BYTES {
+            self.lock().put(Box::from(query), document.clone());
+        }
+        Ok(document)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Box<str>, ExecutableDocument>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl ExtensionFactory for ParseCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ParseOfRequest {
-            cache: self.clone(),
-            hit: AtomicBool::new(false),
-        })
-    }
-}
-
-struct ParseOfRequest {
-    cache: ParseCache,
-    /// Whether the request's document came from the cache.
-    hit: AtomicBool,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ParseOfRequest {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let cached = self.cache.lock().get(request.query.as_str()).cloned();
-        if let Some(document) = cached {
-            request.set_parsed_query(document);
-            self.hit.store(true, Ordering::Relaxed);
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if !self.hit.load(Ordering::Relaxed) && query.len() <= MAX_DOCUMENT_BYTES {
-            self.cache.lock().put(Arc::from(query), document.clone());
-        }
-        Ok(document)
     }
 }

@@ -12,10 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
-use async_graphql::{Request, ServerError, ServerResult, Value};
+use async_graphql::{Request, ServerError, Value};
 use lru::LruCache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -266,29 +263,6 @@ fn hash_of(extension: &Value) -> Result<Hash, ServerError> {
     let mut hash = Hash::default();
     hex::decode_to_slice(text, &mut hash).map_err(|_| malformed())?;
     Ok(hash)
-}
-
-/// Resolves persisted queries and applies the allow-list on every
-/// transport, before the document is parsed.
-pub struct Persisted(pub Arc<PersistedQueries>);
-
-impl ExtensionFactory for Persisted {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Persisted(self.0.clone()))
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Persisted {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        self.0.resolve(&mut request)?;
-        next.run(ctx, request).await
-    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use tracing::Instrument;
 use super::metrics::{Observation, Outcome};
 use super::response_cache::{RequestDigest, ResponseCache};
 use crate::graphql::{
-    coded, codes, has_code, is_unauthenticated, operation_of, ClientAddress, PersistedQueries,
-    PresentedToken, RequestId, TradeSchema,
+    coded, codes, has_code, is_unauthenticated, operation_of, Api, ClientAddress, PersistedQueries,
+    PresentedToken, RequestId,
 };
 use crate::store::Store;
 
@@ -47,11 +47,11 @@ pub struct HttpLimits {
     pub csrf_strict_get: bool,
 }
 
-/// What `/graphql` needs to answer: the schema and the settings of the
-/// HTTP layer.
+/// What `/graphql` needs to answer: the API and the settings of the HTTP
+/// layer.
 pub(super) struct Endpoint {
-    /// The schema requests run on.
-    pub schema: TradeSchema,
+    /// The API requests run on.
+    pub api: Api,
     /// What a request may ask of the HTTP layer.
     pub limits: HttpLimits,
     /// The operations known by hash.
@@ -558,7 +558,7 @@ async fn execute(
     if let Some(address) = http.peer_addr() {
         request = request.data(ClientAddress(address.ip()));
     }
-    let run = endpoint.schema.execute(request).instrument(span);
+    let run = endpoint.api.execute(request).instrument(span);
     if mutation {
         return run.await;
     }

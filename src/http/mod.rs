@@ -31,7 +31,7 @@ use self::metrics::{Metrics, Observation};
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{PersistedQueries, RequestId, TradeSchema};
+use crate::graphql::{Api, PersistedQueries, RequestId};
 use crate::store::Store;
 
 /// A bound HTTP server, not yet running.
@@ -81,13 +81,13 @@ pub struct HttpSettings {
 /// write generation behind `ETag`s and the database size for the metrics.
 pub fn server(
     listener: TcpListener,
-    schema: TradeSchema,
+    api: Api,
     store: Store,
     settings: HttpSettings,
 ) -> Result<Server> {
     let limits = settings.limits;
     let endpoint = web::Data::new(Endpoint {
-        schema,
+        api,
         limits,
         persisted: settings.persisted,
         caching: Caching {

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql_actix_web::GraphQLSubscription;
 
 use super::graphql::Endpoint;
-use crate::graphql::{ClientAddress, PresentedToken, TradeSchema};
+use crate::graphql::{ClientAddress, PresentedToken};
 
 /// Who may open WebSocket connections, and how many at once.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ pub(super) async fn subscriptions(
     if let Some(address) = request.peer_addr() {
         data.insert(ClientAddress(address.ip()));
     }
-    GraphQLSubscription::new(TradeSchema::clone(&endpoint.schema))
+    GraphQLSubscription::new(endpoint.api.clone())
         .with_data(data)
         .on_connection_init(|payload| async move {
             let mut data = async_graphql::Data::default();
