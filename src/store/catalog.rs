@@ -1,10 +1,12 @@
 //! The small catalogs: the national summary, provinces, partners, hubs,
 //! companies and freight routes. Each lives in its own tree under its code.
-//! Catalogs hold tens of records, so their lists are sorted in memory from
-//! one scan and paged with the same keyset positions as the large lists.
+//! Catalogs hold tens of records, so they are read from decoded snapshots
+//! (`snapshots`), and their lists are sorted in memory and paged with the
+//! same keyset positions as the large lists.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -12,6 +14,7 @@ use serde::Serialize;
 use super::codec::{decode, encode};
 use super::keys::{decimal_key, i32_key, push_text};
 use super::pages::{paginate, Listing};
+use super::snapshots::Snapshot;
 use super::Store;
 use crate::domain::{
     rank, Company, CompanyCode, Direction, FreightRoute, Hub, HubCode, HubKind, MatchRank,
@@ -38,9 +41,11 @@ pub enum CatalogTree {
 }
 
 /// A record kept in a catalog tree under its code.
-pub trait Catalog: Record + Serialize + DeserializeOwned + Clone + PartialEq {
+pub trait Catalog:
+    Record + Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
+{
     /// The code that names a record.
-    type Code: Clone + Eq + Hash + std::fmt::Display;
+    type Code: Clone + Eq + Hash + std::fmt::Display + Send + Sync;
     /// The tree the records live in.
     const TREE: CatalogTree;
     /// What a record is called in errors.
@@ -156,14 +161,11 @@ impl Store {
     /// The records with these codes; unknown codes are left out.
     pub fn get_many<R: Catalog>(&self, codes: &[R::Code]) -> Result<HashMap<R::Code, R>> {
         self.count_call();
-        let tree = self.catalog_tree(R::TREE);
-        let mut found = HashMap::with_capacity(codes.len());
-        for code in codes {
-            if let Some(bytes) = tree.get(R::key(code))? {
-                found.insert(code.clone(), decode(&bytes, R::KIND)?);
-            }
-        }
-        Ok(found)
+        let snapshot = self.snapshot::<R>()?;
+        Ok(codes
+            .iter()
+            .filter_map(|code| Some((code.clone(), snapshot.get(code)?.clone())))
+            .collect())
     }
 
     /// The record with this code, if any.
@@ -174,20 +176,25 @@ impl Store {
     /// Every record of a catalog, in code order.
     pub fn all<R: Catalog>(&self) -> Result<Vec<R>> {
         self.count_call();
-        self.scan_all()
+        Ok(self.snapshot::<R>()?.records.clone())
     }
 
-    fn scan_all<R: Catalog>(&self) -> Result<Vec<R>> {
-        self.catalog_tree(R::TREE)
-            .iter()
-            .map(|entry| decode(&entry?.1, R::KIND))
-            .collect()
+    /// The decoded records of a catalog, scanned from its tree when it was
+    /// written since the last scan.
+    fn snapshot<R: Catalog>(&self) -> Result<Arc<Snapshot<R>>> {
+        self.snapshots.get(|| {
+            self.catalog_tree(R::TREE)
+                .iter()
+                .map(|entry| decode(&entry?.1, R::KIND))
+                .collect()
+        })
     }
 
     /// Writes a record (new or changed) under its code.
     pub fn put<R: Catalog>(&self, record: &R) -> Result<()> {
         self.catalog_tree(R::TREE)
             .insert(R::key(&record.code()), encode(record)?)?;
+        self.snapshots.invalidate();
         self.commit.committed();
         Ok(())
     }
@@ -197,7 +204,7 @@ impl Store {
     /// out. One call for any number of spellings.
     pub fn find_provinces(&self, spellings: &[String]) -> Result<HashMap<String, Province>> {
         self.count_call();
-        let provinces = self.scan_all::<Province>()?;
+        let provinces = self.snapshot::<Province>()?;
         Ok(spellings
             .iter()
             .filter_map(|spelling| {
@@ -298,7 +305,8 @@ impl Store {
 
     /// Several pages of freight routes in one call.
     pub fn route_pages(&self, queries: &[RouteQuery]) -> Result<Vec<Counted<FreightRoute>>> {
-        let routes = self.all::<FreightRoute>()?;
+        self.count_call();
+        let routes = &self.snapshot::<FreightRoute>()?.records;
         queries
             .iter()
             .map(|query| {
@@ -328,8 +336,9 @@ impl Store {
         &self,
         provinces: &[ProvinceCode],
     ) -> Result<HashMap<ProvinceCode, Vec<Hub>>> {
-        let hubs = self.all::<Hub>()?;
-        Ok(group(provinces, &hubs, |hub| hub.province.as_ref()))
+        self.count_call();
+        let hubs = self.snapshot::<Hub>()?;
+        Ok(group(provinces, &hubs.records, |hub| hub.province.as_ref()))
     }
 
     /// For each partner, the hubs in it, by code.
@@ -337,8 +346,9 @@ impl Store {
         &self,
         partners: &[PartnerCode],
     ) -> Result<HashMap<PartnerCode, Vec<Hub>>> {
-        let hubs = self.all::<Hub>()?;
-        Ok(group(partners, &hubs, |hub| hub.country.as_ref()))
+        self.count_call();
+        let hubs = self.snapshot::<Hub>()?;
+        Ok(group(partners, &hubs.records, |hub| hub.country.as_ref()))
     }
 
     /// For each partner, the partners it is a member of, by code.
@@ -346,7 +356,8 @@ impl Store {
         &self,
         partners: &[PartnerCode],
     ) -> Result<HashMap<PartnerCode, Vec<TradePartner>>> {
-        let all = self.all::<TradePartner>()?;
+        self.count_call();
+        let all = &self.snapshot::<TradePartner>()?.records;
         Ok(partners
             .iter()
             .map(|code| {
@@ -362,20 +373,19 @@ impl Store {
 }
 
 /// The province `spelling` names: by code first, then by name.
-fn spelled<'a>(provinces: &'a [Province], spelling: &str) -> Option<&'a Province> {
-    let code = ProvinceCode::parse(spelling).ok();
-    let wanted = spelling.trim().to_lowercase();
-    provinces
-        .iter()
-        .find(|province| Some(&province.code) == code.as_ref())
-        .or_else(|| {
-            provinces.iter().find(|province| {
-                province.name.to_lowercase() == wanted || province.name_zh == spelling.trim()
-            })
+fn spelled<'a>(provinces: &'a Snapshot<Province>, spelling: &str) -> Option<&'a Province> {
+    let by_code = ProvinceCode::parse(spelling)
+        .ok()
+        .and_then(|code| provinces.get(&code));
+    by_code.or_else(|| {
+        let wanted = spelling.trim().to_lowercase();
+        provinces.records.iter().find(|province| {
+            province.name.to_lowercase() == wanted || province.name_zh == spelling.trim()
         })
+    })
 }
 
-/// Groups records under the code `owner` names for each, for the codes asked.
+/// For each code, the records whose owner it is.
 fn group<C: Clone + Eq + Hash, R: Clone>(
     codes: &[C],
     records: &[R],
@@ -457,27 +467,27 @@ impl Store {
                 hits.push((rank, names[0].to_lowercase(), hit));
             }
         };
-        for p in self.scan_all::<Province>()? {
+        for p in &self.snapshot::<Province>()?.records {
             consider(
                 p.code.as_str(),
                 &[&p.name, &p.name_zh],
                 SearchHit::Province(p.clone()),
             );
         }
-        for p in self.scan_all::<TradePartner>()? {
+        for p in &self.snapshot::<TradePartner>()?.records {
             consider(
                 p.code.as_str(),
                 &[&p.name],
                 SearchHit::TradePartner(p.clone()),
             );
         }
-        for h in self.scan_all::<Hub>()? {
+        for h in &self.snapshot::<Hub>()?.records {
             consider(h.code.as_str(), &[&h.name], SearchHit::Hub(h.clone()));
         }
-        for c in self.scan_all::<Company>()? {
+        for c in &self.snapshot::<Company>()?.records {
             consider(c.code.as_str(), &[&c.name], SearchHit::Company(c.clone()));
         }
-        for r in self.scan_all::<FreightRoute>()? {
+        for r in &self.snapshot::<FreightRoute>()?.records {
             consider(
                 r.code.as_str(),
                 &[&r.name],
@@ -540,6 +550,7 @@ impl Store {
         )?;
         match swapped {
             Ok(()) => {
+                self.snapshots.invalidate();
                 self.commit.committed();
                 Ok(())
             }

@@ -15,6 +15,7 @@ mod flows;
 mod keys;
 mod pages;
 mod shipments;
+mod snapshots;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +44,7 @@ pub struct Store {
     trees: Arc<Trees>,
     calls: Arc<AtomicU64>,
     commit: Arc<durability::GroupCommit>,
+    snapshots: Arc<snapshots::Snapshots>,
 }
 
 /// How to open the database.
@@ -131,6 +133,7 @@ impl Store {
             trees: Arc::new(trees),
             calls: Arc::new(AtomicU64::new(0)),
             commit: Arc::new(durability::GroupCommit::new(options.durable)),
+            snapshots: Arc::default(),
         })
     }
 
