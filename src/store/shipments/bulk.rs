@@ -39,8 +39,8 @@ use crate::store::Store;
 /// The key in `meta` of the marker of an unfinished bulk insert.
 pub(super) const MARKER_KEY: &[u8] = b"bulk_insert";
 
-/// Shipments per chunk: the entries of one chunk (about 120 MB for this
-/// many synthetic shipments) are held in memory and sorted before they are
+/// Shipments per chunk: the entries of one chunk (about 1.5 million for
+/// synthetic shipments) are held in memory and sorted before they are
 /// written. Larger chunks write with better locality and hold more memory.
 const CHUNK: u64 = 100_000;
 
@@ -136,6 +136,7 @@ impl Chunk {
     }
 }
 
+/// Adds the counter rises of `from` to those of `into`.
 fn merge_deltas(into: &mut HashMap<Vec<u8>, u64>, from: HashMap<Vec<u8>, u64>) {
     for (key, delta) in from {
         *into.entry(key).or_default() += delta;
