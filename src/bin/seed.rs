@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+/// mimalloc, as in the server: a bulk insert of synthetic shipments makes
+/// many small allocations from two threads at once (sled copies a node for
+/// every insert), which the system allocator serves behind a lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use tradegraph::app::prepare_database;
 use tradegraph::config::SeedCli;

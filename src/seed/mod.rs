@@ -21,7 +21,7 @@ use self::files::{
     Checker, CompanyFile, Context, DocumentFile, HubFile, NationalFile, PartnerFile, ProvinceFile,
     RouteFile, ShipmentFile, TradeFlowFile,
 };
-pub use self::synthetic::add_synthetic_shipments;
+pub use self::synthetic::{add_synthetic_shipments, finish_synthetic_shipments};
 use crate::domain::{
     Company, FreightRoute, Hub, NationalSummary, Origin, Province, Record, RecordMeta, Shipment,
     TradeFlow, TradeFlowKey, TradePartner,

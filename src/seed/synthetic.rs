@@ -12,14 +12,10 @@ use crate::domain::{
     ShipmentId, TradePartner, TransportMode, REPORT_YEAR,
 };
 use crate::error::{Error, Result};
-use crate::store::{ShipmentWrite, Store};
+use crate::store::{ShipmentSource, Store};
 
 /// The fixed seed every synthetic shipment is derived from.
 const SEED: u64 = 0x7472_6164_6567_7261; // "tradegra"
-
-/// Shipments written per transaction: large enough to amortise the
-/// transaction, small enough to keep its memory modest.
-const BATCH: u64 = 5_000;
 
 /// What synthetic shipments carry, with the unit each is counted in.
 const CARGO: &[(&str, &str)] = &[
@@ -47,42 +43,79 @@ struct Catalogs {
     routes: Vec<FreightRoute>,
 }
 
+impl Catalogs {
+    /// The catalogs as stored; synthetic shipments need provinces and
+    /// partners at least.
+    fn read(store: &Store) -> Result<Self> {
+        let catalogs = Catalogs {
+            provinces: store.all()?,
+            partners: store.all()?,
+            hubs: store.all()?,
+            companies: store.all()?,
+            routes: store.all()?,
+        };
+        if catalogs.provinces.is_empty() || catalogs.partners.is_empty() {
+            return Err(Error::bad_input("synthetic shipments need the seed data first: the database has no provinces or partners"));
+        }
+        Ok(catalogs)
+    }
+}
+
+impl ShipmentSource for Catalogs {
+    fn reference(&self, n: u64) -> String {
+        format!("SYN-{:08}", n + 1)
+    }
+
+    fn shipment(&self, n: u64) -> Shipment {
+        generate(self, n)
+    }
+}
+
 /// Makes sure the first `total` synthetic shipments exist, adding those that
-/// do not yet, with a progress bar on a terminal. Returns how many it added.
-/// Asking again for the same total adds nothing.
+/// do not yet with the store's bulk insert, with a progress bar on a
+/// terminal. Returns how many it added. Asking again for the same total
+/// adds nothing. Call it only while nothing else writes (see
+/// [`Store::bulk_insert_shipments`]), after [`finish_synthetic_shipments`].
 pub fn add_synthetic_shipments(store: &Store, total: u64) -> Result<u64> {
     let existing = store.synthetic_count()?;
     if existing >= total {
         return Ok(0);
     }
-    let catalogs = Catalogs {
-        provinces: store.all()?,
-        partners: store.all()?,
-        hubs: store.all()?,
-        companies: store.all()?,
-        routes: store.all()?,
+    let catalogs = Catalogs::read(store)?;
+    let progress = progress_bar(total - existing)?;
+    store.bulk_insert_shipments(existing..total, &catalogs, |n| progress.inc(n))?;
+    progress.finish_and_clear();
+    Ok(total - existing)
+}
+
+/// Finishes a run of synthetic shipments that a crash or an error
+/// interrupted, by writing it again; nothing else may write shipments
+/// before. The catalogs it reads are those the run read: nothing writes
+/// between the interruption and this. Returns how many shipments the run
+/// adds, 0 when none was unfinished.
+pub fn finish_synthetic_shipments(store: &Store) -> Result<u64> {
+    let Some(numbers) = store.unfinished_bulk_insert()? else {
+        return Ok(0);
     };
-    if catalogs.provinces.is_empty() || catalogs.partners.is_empty() {
-        return Err(Error::bad_input("synthetic shipments need the seed data first: the database has no provinces or partners"));
-    }
-    let progress = ProgressBar::new(total - existing).with_style(
+    tracing::warn!(
+        from = numbers.start,
+        to = numbers.end,
+        "finishing an interrupted run of synthetic shipments"
+    );
+    let progress = progress_bar(numbers.end - numbers.start)?;
+    let added = store.finish_bulk_insert(&Catalogs::read(store)?, |n| progress.inc(n))?;
+    progress.finish_and_clear();
+    Ok(added)
+}
+
+/// A progress bar of `len` shipments, drawn only on a terminal.
+fn progress_bar(len: u64) -> Result<ProgressBar> {
+    Ok(ProgressBar::new(len).with_style(
         ProgressStyle::with_template(
             "synthetic shipments {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
         )
         .map_err(|error| Error::Corrupt(error.to_string()))?,
-    );
-    let mut number = existing;
-    while number < total {
-        let end = (number + BATCH).min(total);
-        let batch = (number..end)
-            .map(|n| ShipmentWrite::insert(generate(&catalogs, n)))
-            .collect();
-        store.write_shipments(batch)?;
-        progress.inc(end - number);
-        number = end;
-    }
-    progress.finish_and_clear();
-    Ok(total - existing)
+    ))
 }
 
 /// The synthetic shipment number `n` (from 0); the same `n` always gives
@@ -148,7 +181,7 @@ fn generate(catalogs: &Catalogs, n: u64) -> Shipment {
     let transit_days = rng.u32(3..=40);
     Shipment {
         id: ShipmentId(0),
-        reference: format!("SYN-{:08}", n + 1),
+        reference: catalogs.reference(n),
         shipper,
         cargo: cargo.to_owned(),
         quantity: Some(Quantity {

@@ -91,7 +91,15 @@ impl Store {
     /// Writes the whole database to `out` as JSON lines (see the module
     /// docs for the format) and returns how many records it wrote, the
     /// header not counted. Run it on a database no one is writing to.
+    /// Refuses a database with an unfinished bulk insert, whose backup
+    /// would restore as a whole database with part of the run.
     pub fn export(&self, out: &mut impl Write) -> Result<u64> {
+        if let Some(numbers) = self.unfinished_bulk_insert()? {
+            return Err(Error::bad_input(format!(
+                "a bulk insert of shipments {}..{} is unfinished: start the server or run `seed` on the database to finish it, then export",
+                numbers.start, numbers.end
+            )));
+        }
         write_line(
             out,
             &Line::Header {

@@ -2,7 +2,10 @@
 //! under its id, and each filter a list offers has an index tree whose keys
 //! are `value, 0, order, sort key, id`, written in the same transaction as
 //! the record, together with per-value counters. A page with one filter and
-//! one order is a range scan of one index from the cursor's key.
+//! one order is a range scan of one index from the cursor's key. Seeding
+//! writes generated shipments in bulk instead (`bulk`).
+
+mod bulk;
 
 use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included};
@@ -20,6 +23,7 @@ use crate::domain::{
     ShipmentOrderField,
 };
 use crate::error::{Error, Result};
+pub use bulk::ShipmentSource;
 
 /// A page of shipments: those that meet a filter, in an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -489,6 +493,10 @@ fn abort(error: Error) -> ConflictableTransactionError<Error> {
 /// The body of the write transaction. sled may run it more than once, so it
 /// only reads and writes through `tx`.
 fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<Shipment>> {
+    if let Some(marker) = tx[META].get(bulk::MARKER_KEY)? {
+        let run = decode(&marker, "bulk insert marker").map_err(abort)?;
+        return Err(abort(bulk::unfinished_error(&run)));
+    }
     let mut next_id = decode_counter(tx[META].get(NEXT_ID_KEY)?.as_deref())
         .map_err(abort)?
         .max(1);
@@ -520,10 +528,7 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
                     .get(shipment.reference.as_bytes())?
                     .is_some()
                 {
-                    return Err(abort(Error::bad_input(format!(
-                        "reference: a shipment with reference {:?} already exists; references are unique",
-                        shipment.reference
-                    ))));
+                    return Err(abort(reference_taken(&shipment.reference)));
                 }
                 (None, Some(shipment))
             }
@@ -538,10 +543,7 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
                 if new.reference != old.reference
                     && tx[BY_REFERENCE].get(new.reference.as_bytes())?.is_some()
                 {
-                    return Err(abort(Error::bad_input(format!(
-                        "reference: a shipment with reference {:?} already exists; references are unique",
-                        new.reference
-                    ))));
+                    return Err(abort(reference_taken(&new.reference)));
                 }
                 (Some(old), Some(new))
             }
@@ -599,6 +601,13 @@ fn write_in(tx: &[TransactionalTree], writes: &[ShipmentWrite]) -> TxResult<Vec<
     }
     tx[META].insert(NEXT_ID_KEY, &next_id.to_be_bytes())?;
     Ok(results)
+}
+
+/// The error of a new shipment whose reference another one has.
+fn reference_taken(reference: &str) -> Error {
+    Error::bad_input(format!(
+        "reference: a shipment with reference {reference:?} already exists; references are unique"
+    ))
 }
 
 /// The stored shipment with this id, read inside the transaction.
@@ -692,13 +701,19 @@ impl Store {
     /// that index to a shipment with that reference; every facet index has
     /// exactly the entries the shipments' fields call for; every counter
     /// equals the departure-ordered entries under its value; the next id is
-    /// greater than every id; and idempotency keys name ids that were
-    /// assigned.
+    /// greater than every id; idempotency keys name ids that were
+    /// assigned; and no bulk insert is unfinished.
     ///
     /// An idempotency key may name a shipment that no longer exists: a
     /// delete leaves the key, so that a retried insert is told the shipment
     /// is gone rather than creating it again. That is not an inconsistency.
     pub(super) fn check_shipments(&self, report: &mut super::check::CheckReport) -> Result<()> {
+        if let Some(run) = self.bulk_insert_marker()? {
+            report.found(format!(
+                "meta: a bulk insert of shipments {}..{} (ids from {}) is unfinished; its counters and the next id are not written yet",
+                run.numbers.start, run.numbers.end, run.first_id
+            ));
+        }
         let largest_id = self.check_shipment_records(report)?;
         self.check_references(report)?;
         for facet in FACETS {
