@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::metrics::{Observation, Outcome};
-use super::response_cache::{RequestDigest, ResponseCache};
+use super::response_cache::{Answer, RequestDigest, ResponseCache};
 use crate::graphql::{
     coded, codes, has_code, is_unauthenticated, operation_of, Api, ClientAddress, PersistedQueries,
     PresentedToken, RequestId,
@@ -202,6 +202,18 @@ pub(super) async fn post(
             ),
         );
     }
+    // A repeated query is answered from the response cache before its body
+    // is parsed: the answer depends only on the body, the response type and
+    // the database (the token and the address matter to mutations and the
+    // cost budget, and neither is ever cached).
+    let key = endpoint
+        .responses
+        .is_enabled()
+        .then(|| digest_of([body.as_ref(), media.as_str().as_bytes()]));
+    let generation = endpoint.store.generation();
+    if let Some(answer) = key.and_then(|key| endpoint.responses.get(&key, generation)) {
+        return remembered(media, answer);
+    }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(error) => {
@@ -216,7 +228,7 @@ pub(super) async fn post(
     let limits = endpoint.limits;
     match batch {
         BatchRequest::Single(request) => {
-            answer(&endpoint, request, &http, media, Method::Post).await
+            answer(&endpoint, request, &http, media, Method::Post(key)).await
         }
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
@@ -327,8 +339,8 @@ pub(super) async fn get(endpoint: web::Data<Endpoint>, http: HttpRequest) -> Htt
 enum Method {
     /// `GET`: queries only; answers carry cache headers.
     Get,
-    /// `POST`.
-    Post,
+    /// `POST`, with the digest of its body when the response cache is on.
+    Post(Option<RequestDigest>),
 }
 
 /// Answers one request: resolves its persisted query, refuses a mutation
@@ -367,9 +379,12 @@ async fn answer(
     }
     // Taken before the query runs, so what it reads is at least this new.
     let generation = endpoint.store.generation();
-    // Only an `ETag` or the response cache needs the request digested.
-    let digest = (method == Method::Get || endpoint.responses.is_enabled())
-        .then(|| request_digest(&request, media));
+    // A GET's `ETag` and cache entry use the request digested; a POST's
+    // cache entry its body's.
+    let digest = match method {
+        Method::Get => Some(request_digest(&request, media)),
+        Method::Post(key) => key,
+    };
     let etag = digest.filter(|_| method == Method::Get).map(|digest| {
         format!(
             "\"{:016x}-{generation}-{}\"",
@@ -388,16 +403,9 @@ async fn answer(
         response.extensions_mut().insert(ok(operation));
         return response;
     }
-    let remembered = digest.and_then(|digest| endpoint.responses.get(&digest, generation));
-    let mut response = match remembered {
-        Some(body) => {
-            let mut response = HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, media.as_str()))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body);
-            response.extensions_mut().insert(ok(operation));
-            response
-        }
+    let cached = digest.and_then(|digest| endpoint.responses.get(&digest, generation));
+    let mut response = match cached {
+        Some(answer) => remembered(media, answer),
         None => {
             let response = execute(endpoint, request, http, false).await;
             let body = Bytes::from(body_of(&response));
@@ -405,7 +413,11 @@ async fn answer(
                 return respond_with(media, &response, body, operation);
             }
             if let Some(digest) = digest {
-                endpoint.responses.put(digest, generation, body.clone());
+                let answer = Answer {
+                    body: body.clone(),
+                    operation: operation.clone(),
+                };
+                endpoint.responses.put(digest, generation, answer);
             }
             respond_with(media, &response, body, operation)
         }
@@ -441,17 +453,43 @@ fn cacheable(response: &mut HttpResponse, etag: &str, max_age: u32) {
 /// A digest of everything an answer depends on besides the database: the
 /// document, the operation name, the variables and the response type.
 fn request_digest(request: &Request, media: MediaType) -> RequestDigest {
+    digest_of([
+        request.query.as_bytes(),
+        request
+            .operation_name
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes(),
+        serde_json::to_string(&request.variables)
+            .unwrap_or_default()
+            .as_bytes(),
+        media.as_str().as_bytes(),
+    ])
+}
+
+/// The SHA-256 of some parts, each followed by a zero byte so that no two
+/// lists of parts run together into the same bytes.
+fn digest_of<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> RequestDigest {
     let mut digest = Sha256::new();
-    for part in [
-        request.query.as_str(),
-        request.operation_name.as_deref().unwrap_or_default(),
-        &serde_json::to_string(&request.variables).unwrap_or_default(),
-        media.as_str(),
-    ] {
-        digest.update(part.as_bytes());
+    for part in parts {
+        digest.update(part);
         digest.update([0]);
     }
     digest.finalize().into()
+}
+
+/// The response of a remembered answer.
+fn remembered(media: MediaType, answer: Answer) -> HttpResponse {
+    let mut response = HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, media.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(answer.body);
+    response.extensions_mut().insert(Observation {
+        operation: answer.operation,
+        outcome: Outcome::Ok,
+        code: String::new(),
+    });
+    response
 }
 
 /// Whether `If-None-Match` names the current `ETag` (or is `*`).

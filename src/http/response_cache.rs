@@ -9,9 +9,18 @@ use actix_web::web::Bytes;
 use lru::LruCache;
 
 /// A digest of everything a query's answer depends on besides the
-/// database: the document, the operation name, the variables and the
-/// response type.
+/// database: the request (its document, operation name and variables, or
+/// the body that carries them) and the response type.
 pub(super) type RequestDigest = [u8; 32];
+
+/// A remembered answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Answer {
+    /// The response body.
+    pub body: Bytes,
+    /// The operation it answers, for the access log and the metrics.
+    pub operation: String,
+}
 
 /// Remembered answers.
 pub(super) struct ResponseCache {
@@ -20,13 +29,13 @@ pub(super) struct ResponseCache {
 }
 
 struct Entries {
-    answers: LruCache<RequestDigest, Answer>,
+    answers: LruCache<RequestDigest, Entry>,
     bytes: usize,
 }
 
-struct Answer {
+struct Entry {
     generation: u64,
-    body: Bytes,
+    answer: Answer,
 }
 
 impl ResponseCache {
@@ -53,18 +62,18 @@ impl ResponseCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The body remembered for `digest`, if it was computed at
+    /// The answer remembered for `digest`, if it was computed at
     /// `generation` (a stale one is dropped).
-    pub(super) fn get(&self, digest: &RequestDigest, generation: u64) -> Option<Bytes> {
+    pub(super) fn get(&self, digest: &RequestDigest, generation: u64) -> Option<Answer> {
         if !self.is_enabled() {
             return None;
         }
         let mut entries = self.lock();
         match entries.answers.get(digest) {
-            Some(answer) if answer.generation == generation => Some(answer.body.clone()),
+            Some(entry) if entry.generation == generation => Some(entry.answer.clone()),
             Some(_) => {
                 if let Some(stale) = entries.answers.pop(digest) {
-                    entries.bytes -= stale.body.len();
+                    entries.bytes -= stale.answer.body.len();
                 }
                 None
             }
@@ -72,19 +81,20 @@ impl ResponseCache {
         }
     }
 
-    /// Remembers a body computed at `generation`.
-    pub(super) fn put(&self, digest: RequestDigest, generation: u64, body: Bytes) {
-        if body.len() > self.max_bytes {
+    /// Remembers an answer computed at `generation`.
+    pub(super) fn put(&self, digest: RequestDigest, generation: u64, answer: Answer) {
+        let size = answer.body.len();
+        if size > self.max_bytes {
             return;
         }
         let mut entries = self.lock();
-        entries.bytes += body.len();
-        if let Some(replaced) = entries.answers.put(digest, Answer { generation, body }) {
-            entries.bytes -= replaced.body.len();
+        entries.bytes += size;
+        if let Some(replaced) = entries.answers.put(digest, Entry { generation, answer }) {
+            entries.bytes -= replaced.answer.body.len();
         }
         while entries.bytes > self.max_bytes {
             match entries.answers.pop_lru() {
-                Some((_, dropped)) => entries.bytes -= dropped.body.len(),
+                Some((_, dropped)) => entries.bytes -= dropped.answer.body.len(),
                 None => break,
             }
         }
@@ -95,14 +105,18 @@ impl ResponseCache {
 mod tests {
     use super::*;
 
+    fn answer(body: &[u8]) -> Answer {
+        Answer {
+            body: Bytes::copy_from_slice(body),
+            operation: "Q".into(),
+        }
+    }
+
     #[test]
     fn a_write_makes_an_answer_stale() {
         let cache = ResponseCache::new(1024);
-        cache.put([1; 32], 7, Bytes::from_static(b"{\"data\":1}"));
-        assert_eq!(
-            cache.get(&[1; 32], 7),
-            Some(Bytes::from_static(b"{\"data\":1}"))
-        );
+        cache.put([1; 32], 7, answer(b"{\"data\":1}"));
+        assert_eq!(cache.get(&[1; 32], 7), Some(answer(b"{\"data\":1}")));
         assert_eq!(cache.get(&[1; 32], 8), None);
         assert_eq!(cache.get(&[1; 32], 7), None, "a stale answer is dropped");
     }
@@ -111,7 +125,7 @@ mod tests {
     fn the_cache_keeps_to_its_byte_budget() {
         let cache = ResponseCache::new(20);
         for n in 0..5u8 {
-            cache.put([n; 32], 0, Bytes::from(vec![b'x'; 8]));
+            cache.put([n; 32], 0, answer(&[b'x'; 8]));
         }
         let kept: Vec<u8> = (0..5u8)
             .filter(|n| cache.get(&[*n; 32], 0).is_some())
