@@ -12,14 +12,14 @@ use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
-use async_graphql::{Data, Request, Response, ServerResult, Value};
+use async_graphql::{Data, Request, Response, ServerResult};
 
 use super::budget::{ClientAddress, ClientKey};
 use super::errors::{give_codes, RequestId};
 use super::limits::Limits;
 use super::loaders::loaders_for;
 use super::parse_cache::ParseCache;
-use super::{PersistedQueries, PresentedToken, TradeSchema};
+use super::{refused_before_execution, PersistedQueries, PresentedToken, TradeSchema};
 use crate::auth::WriteTokens;
 use crate::store::Store;
 
@@ -106,9 +106,7 @@ impl Api {
     /// Codes the errors of a response the schema gave and reports the
     /// cost of one it executed.
     fn finish(&self, mut response: Response, cost: u64, request_id: Option<&str>) -> Response {
-        let executed = response.errors.is_empty()
-            || response.data != Value::Null
-            || response.errors.iter().any(|error| !error.path.is_empty());
+        let executed = !refused_before_execution(&response);
         give_codes(&mut response, request_id);
         if executed {
             self.0.limits.report_cost(&mut response, cost);

@@ -126,6 +126,14 @@ pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
             .all(|error| errors::has_code(error, errors::code::UNAUTHENTICATED))
 }
 
+/// Whether a response was refused before execution: errors that point at
+/// no field, and no data.
+pub fn refused_before_execution(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
 /// The operation a request would run, read from the document's top-level
 /// tokens without parsing it: the one `operationName` names, else the
 /// document's only one. `None` when there is no such operation (execution

@@ -26,8 +26,8 @@ use tracing::Instrument;
 use super::metrics::{Observation, Outcome};
 use super::response_cache::{Answer, RequestDigest, ResponseCache};
 use crate::graphql::{
-    coded, codes, has_code, is_unauthenticated, operation_of, Api, ClientAddress, PersistedQueries,
-    PresentedToken, RequestId,
+    coded, codes, has_code, is_unauthenticated, operation_of, refused_before_execution, Api,
+    ClientAddress, PersistedQueries, PresentedToken, RequestId,
 };
 use crate::store::Store;
 
@@ -616,14 +616,6 @@ async fn execute(
 /// A response of one error with a code, pointing at no field.
 fn coded_error(code: &str, message: &str) -> Response {
     Response::from_errors(vec![coded(code, message)])
-}
-
-/// Whether a response was refused before execution: errors that point at
-/// no field, and no data.
-fn refused_before_execution(response: &Response) -> bool {
-    !response.errors.is_empty()
-        && response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// Whether a response refuses a malformed request (code `BAD_REQUEST`),
