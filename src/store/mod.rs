@@ -6,6 +6,7 @@
 //! as one store call (see [`Store::calls`]), which is how tests prove that
 //! a nested query costs one call per kind of entity per level.
 
+mod backend;
 mod backup;
 mod catalog;
 mod check;
@@ -79,12 +80,6 @@ struct Trees {
     routes: sled::Tree,
     flows: flows::FlowTrees,
     shipments: shipments::ShipmentTrees,
-}
-
-impl From<sled::Error> for Error {
-    fn from(error: sled::Error) -> Self {
-        Error::Storage(Box::new(error))
-    }
 }
 
 /// The error of a transaction: the one its body aborted with, or sled's.
