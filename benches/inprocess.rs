@@ -55,22 +55,30 @@ impl Fixture {
             .ok()
             .map(|n| n.parse().expect("TRADEGRAPH_BENCH_SHIPMENTS is a number"))
             .unwrap_or(DEFAULT_SHIPMENTS);
+        // The loaders spawn their batches on the runtime that executes.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = Store::open(dir.path(), StoreOptions::new(128 << 20)).expect("open the store");
+        let store = runtime
+            .block_on(Store::open(dir.path(), StoreOptions::new(128 << 20)))
+            .expect("open the store");
         let seed = tradegraph::seed::load(None).expect("the built-in seed files load");
-        tradegraph::seed::apply(&store, &seed).expect("seed the store");
-        tradegraph::seed::add_synthetic_shipments(&store, n_shipments)
+        runtime
+            .block_on(tradegraph::seed::apply(&store, &seed))
+            .expect("seed the store");
+        runtime
+            .block_on(tradegraph::seed::add_synthetic_shipments(
+                &store,
+                n_shipments,
+            ))
             .expect("add synthetic shipments");
         // The server's defaults, as `app` maps them from the command line.
         let args = <Cli as clap::Parser>::parse_from(["tradegraph"]).serve;
         let options = tradegraph::app::schema_options(&args).expect("the default settings");
         let tokens = WriteTokens::from_hex([]).expect("no write tokens");
         let api = build_api(store.clone(), tokens, Events::default(), options);
-        // The loaders spawn their batches on the runtime that executes.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
         Self {
             _dir: dir,
             store,
@@ -127,12 +135,14 @@ impl Fixture {
     }
 }
 
-/// Store calls the resolvers make, without GraphQL.
+/// Store calls the resolvers make, without GraphQL (each on the runtime:
+/// the store is async, and sled answers inline).
 fn store_reads(c: &mut Criterion, fixture: &Fixture) {
     let store = &fixture.store;
+    let runtime = &fixture.runtime;
     let jiangsu = ProvinceCode::parse("CN-JS").expect("a province code");
-    let hub_codes: Vec<_> = store
-        .all::<Hub>()
+    let hub_codes: Vec<_> = runtime
+        .block_on(store.all::<Hub>())
         .expect("hubs")
         .into_iter()
         .map(|hub| hub.code)
@@ -149,8 +159,8 @@ fn store_reads(c: &mut Criterion, fixture: &Fixture) {
         },
         request: PageRequest::first(20),
     };
-    let ids: Vec<_> = store
-        .shipment_pages(std::slice::from_ref(&first_page))
+    let ids: Vec<_> = runtime
+        .block_on(store.shipment_pages(std::slice::from_ref(&first_page)))
         .expect("a page")
         .remove(0)
         .items
@@ -160,22 +170,24 @@ fn store_reads(c: &mut Criterion, fixture: &Fixture) {
 
     let mut group = c.benchmark_group("store");
     group.bench_function("province by code", |b| {
-        b.iter(|| store.get::<Province>(black_box(&jiangsu)))
+        b.iter(|| runtime.block_on(store.get::<Province>(black_box(&jiangsu))))
     });
     group.bench_function("all hubs by code", |b| {
-        b.iter(|| store.get_many::<Hub>(black_box(&hub_codes)))
+        b.iter(|| runtime.block_on(store.get_many::<Hub>(black_box(&hub_codes))))
     });
     group.bench_function("20 shipments by id", |b| {
-        b.iter(|| store.shipments(black_box(&ids)))
+        b.iter(|| runtime.block_on(store.shipments(black_box(&ids))))
     });
     group.bench_function("first page of an origin index", |b| {
-        b.iter(|| store.shipment_pages(std::slice::from_ref(black_box(&first_page))))
+        b.iter(|| {
+            runtime.block_on(store.shipment_pages(std::slice::from_ref(black_box(&first_page))))
+        })
     });
     group.bench_function("count of an origin index", |b| {
-        b.iter(|| store.shipment_counts(std::slice::from_ref(black_box(&filter))))
+        b.iter(|| runtime.block_on(store.shipment_counts(std::slice::from_ref(black_box(&filter)))))
     });
     group.bench_function("search yiwu", |b| {
-        b.iter(|| store.search(black_box("yiwu"), 10))
+        b.iter(|| runtime.block_on(store.search(black_box("yiwu"), 10)))
     });
     group.finish();
 }

@@ -35,7 +35,10 @@ pub fn init_logging(format: LogFormat) {
 /// interrupted, and seeds it: always when `refresh` is set (the `seed`
 /// command), else only when no seeding run has completed on it (the
 /// server). Then adds the synthetic shipments asked for.
-pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Option<SeedReport>)> {
+pub async fn prepare_database(
+    args: &DatabaseArgs,
+    refresh: bool,
+) -> Result<(Store, Option<SeedReport>)> {
     let options = StoreOptions {
         cache_bytes: args.cache_mb.saturating_mul(1 << 20),
         durable: !args.unsafe_ack_before_flush,
@@ -43,18 +46,18 @@ pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Op
     if !options.durable {
         tracing::warn!("--unsafe-ack-before-flush: acknowledged writes are lost on a crash");
     }
-    let mut store = Store::open(&args.data_dir, options)?;
-    // Before anything else writes: an interrupted run has used ids that
-    // the next id does not count yet.
-    let mut bulk_written = seed::finish_synthetic_shipments(&store)?;
-    let report = if refresh || !store.is_seeded()? {
+    let mut store = Store::open(&args.data_dir, options).await?;
+    // Before anything else writes: shipment writes are refused while a run
+    // is unfinished.
+    let mut bulk_written = seed::finish_synthetic_shipments(&store).await?;
+    let report = if refresh || !store.is_seeded().await? {
         let data = seed::load(args.seed_dir.as_deref())?;
-        Some(seed::apply(&store, &data)?)
+        Some(seed::apply(&store, &data).await?)
     } else {
         None
     };
     if args.synthetic_shipments > 0 {
-        let added = seed::add_synthetic_shipments(&store, args.synthetic_shipments)?;
+        let added = seed::add_synthetic_shipments(&store, args.synthetic_shipments).await?;
         tracing::info!(
             added,
             total = args.synthetic_shipments,
@@ -62,11 +65,11 @@ pub fn prepare_database(args: &DatabaseArgs, refresh: bool) -> Result<(Store, Op
         );
         bulk_written += added;
     }
-    store.flush()?;
+    store.flush().await?;
     if bulk_written > 0 {
         // Now, while the log is fresh in the page cache: otherwise the next
         // start reads all of it from disk (46 s for a million shipments).
-        store = store.reopen(&args.data_dir, options)?;
+        store = store.reopen(&args.data_dir, options).await?;
     }
     Ok((store, report))
 }
@@ -165,7 +168,7 @@ pub struct Application {
 
 impl Application {
     /// Prepares the database and binds the listener (port 0 picks a free one).
-    pub fn build(args: &ServeArgs) -> Result<Self> {
+    pub async fn build(args: &ServeArgs) -> Result<Self> {
         let tokens = write_tokens(args)?;
         let options = schema_options(args)?;
         if !tokens.any() {
@@ -173,7 +176,7 @@ impl Application {
                 "no write token configured: mutations are refused (see `tradegraph token`)"
             );
         }
-        let (store, report) = prepare_database(&args.database, false)?;
+        let (store, report) = prepare_database(&args.database, false).await?;
         if let Some(report) = report {
             tracing::info!(added = report.added, "seeded the database");
         }
@@ -234,10 +237,7 @@ impl Application {
     /// flushes the database before it closes.
     pub async fn run_until_stopped(self) -> Result<()> {
         self.server.run().await?;
-        let store = self.store;
-        tokio::task::spawn_blocking(move || store.flush())
-            .await
-            .map_err(|error| Error::Corrupt(format!("flush task failed: {error}")))??;
+        self.store.flush().await?;
         tracing::info!("database flushed and closed");
         Ok(())
     }
@@ -249,21 +249,24 @@ const COMMAND_CACHE_BYTES: u64 = 64 << 20;
 
 /// Opens a database that must already exist: a command that only reads it
 /// would otherwise create an empty one and report on that.
-fn open_existing(data_dir: &std::path::Path) -> Result<Store> {
+async fn open_existing(data_dir: &std::path::Path) -> Result<Store> {
     if !data_dir.is_dir() {
         return Err(Error::bad_input(format!(
             "no database at {}: the directory does not exist",
             data_dir.display()
         )));
     }
-    Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES))
+    Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES)).await
 }
 
 /// `tradegraph check`: checks the database in `data_dir`, writes each
 /// inconsistency to `out` and then a summary line (`ok: N records
 /// checked`), and returns whether the database is consistent.
-pub fn check_database(data_dir: &std::path::Path, out: &mut impl std::io::Write) -> Result<bool> {
-    let report = open_existing(data_dir)?.check()?;
+pub async fn check_database(
+    data_dir: &std::path::Path,
+    out: &mut impl std::io::Write,
+) -> Result<bool> {
+    let report = open_existing(data_dir).await?.check().await?;
     let mut lines = report.problems.clone();
     lines.push(if report.is_consistent() {
         format!("ok: {} records checked", report.records)
@@ -287,20 +290,21 @@ pub fn check_database(data_dir: &std::path::Path, out: &mut impl std::io::Write)
 /// the file `output` (synced to disk), or to standard output when `None`.
 /// Returns how many records it wrote. A failed export removes its file, so
 /// that no partial backup is left looking like a whole one.
-pub fn export_database(
+pub async fn export_database(
     data_dir: &std::path::Path,
     output: Option<&std::path::Path>,
 ) -> Result<u64> {
-    let store = open_existing(data_dir)?;
+    let store = open_existing(data_dir).await?;
     let Some(path) = output else {
-        return store.export(&mut std::io::BufWriter::new(std::io::stdout().lock()));
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        return store.export(&mut out).await;
     };
     let file = std::fs::File::create(path).map_err(|source| Error::Io {
         context: format!("cannot create {}", path.display()),
         source,
     })?;
     let mut writer = std::io::BufWriter::new(file);
-    let exported = store.export(&mut writer).and_then(|n_records| {
+    let exported = store.export(&mut writer).await.and_then(|n_records| {
         writer.get_ref().sync_all().map_err(|source| Error::Io {
             context: format!("cannot sync {}", path.display()),
             source,
@@ -317,7 +321,10 @@ pub fn export_database(
 /// `tradegraph import`: restores the backup in the file `input`, or on
 /// standard input when `None`, into the empty database in `data_dir`
 /// (created when missing). Returns how many records it wrote.
-pub fn import_database(data_dir: &std::path::Path, input: Option<&std::path::Path>) -> Result<u64> {
+pub async fn import_database(
+    data_dir: &std::path::Path,
+    input: Option<&std::path::Path>,
+) -> Result<u64> {
     // Open the backup first, so that a wrong path creates no database.
     let file = input
         .map(|path| {
@@ -327,9 +334,13 @@ pub fn import_database(data_dir: &std::path::Path, input: Option<&std::path::Pat
             })
         })
         .transpose()?;
-    let store = Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES))?;
+    let store = Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES)).await?;
     match file {
-        Some(file) => store.import(std::io::BufReader::new(file)),
-        None => store.import(std::io::stdin().lock()),
+        Some(file) => store.import(std::io::BufReader::new(file)).await,
+        None => {
+            store
+                .import(std::io::BufReader::new(std::io::stdin()))
+                .await
+        }
     }
 }

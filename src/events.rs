@@ -1,10 +1,11 @@
 //! Live shipment events: every durable change to a shipment is published to
-//! the subscribers of the moment, in order, each with a sequence number.
+//! the subscribers of the moment, with the sequence number its commit
+//! counted. A writer publishes once its own change is durable, so two
+//! changes made at the same moment may reach subscribers in the other
+//! order than their numbers.
 //! Each subscriber has a bounded buffer; one that falls too far behind
 //! misses events and is told so, instead of slowing writers or growing
 //! memory.
-
-use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -31,52 +32,40 @@ pub struct ShipmentEvent {
     pub kind: ShipmentEventKind,
     /// The shipment after the change (before it, for a deletion).
     pub shipment: Shipment,
-    /// Increases by one with every event this process publishes.
+    /// One more than the event before it in the database: counted in the
+    /// commit of the change, so it survives restarts and is the same for
+    /// every process sharing the database.
     pub sequence: u64,
 }
 
 /// The channel events travel on. Cheap to clone.
 #[derive(Clone)]
 pub struct Events {
-    /// The next sequence number and the sender, under one lock so that
-    /// sequence numbers reach subscribers in order. A std Mutex, not a tokio
-    /// one: nothing async happens while it is held.
-    sender: Arc<Mutex<(u64, broadcast::Sender<ShipmentEvent>)>>,
+    sender: broadcast::Sender<ShipmentEvent>,
 }
 
 impl Default for Events {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(SUBSCRIBER_BUFFER);
-        Self {
-            sender: Arc::new(Mutex::new((1, sender))),
-        }
+        Self { sender }
     }
 }
 
 impl Events {
-    /// Publishes a change to every current subscriber.
-    pub fn publish(&self, kind: ShipmentEventKind, shipment: Shipment) {
-        let mut guard = self
-            .sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (sequence, sender) = &mut *guard;
+    /// Publishes a change with its sequence number to every current
+    /// subscriber.
+    pub fn publish(&self, kind: ShipmentEventKind, shipment: Shipment, sequence: u64) {
         let event = ShipmentEvent {
             kind,
             shipment,
-            sequence: *sequence,
+            sequence,
         };
-        *sequence += 1;
         // No subscriber is not an error: the event simply has no audience.
-        let _ = sender.send(event);
+        let _ = self.sender.send(event);
     }
 
     /// A new subscription that sees every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ShipmentEvent> {
-        let guard = self
-            .sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard.1.subscribe()
+        self.sender.subscribe()
     }
 }

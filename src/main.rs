@@ -26,7 +26,11 @@ fn main() -> ExitCode {
             println!("serve with --write-token-hash {hash}; send the token as Authorization: Bearer <token>");
         }),
         Some(Command::Check { data_dir }) => {
-            match tradegraph::app::check_database(&data_dir, &mut std::io::stdout()) {
+            let checked = tradegraph::http::block_on(tradegraph::app::check_database(
+                &data_dir,
+                &mut std::io::stdout(),
+            ));
+            match checked {
                 Ok(true) => Ok(()),
                 // Each inconsistency is printed; the exit status says there were some.
                 Ok(false) => return ExitCode::FAILURE,
@@ -34,18 +38,26 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Export { data_dir, output }) => {
-            tradegraph::app::export_database(&data_dir, output.as_deref()).map(|n_records| {
+            tradegraph::http::block_on(tradegraph::app::export_database(
+                &data_dir,
+                output.as_deref(),
+            ))
+            .map(|n_records| {
                 // Standard error, since standard output may be the backup.
                 eprintln!("exported {n_records} records from {}", data_dir.display());
             })
         }
         Some(Command::Import { data_dir, input }) => {
-            tradegraph::app::import_database(&data_dir, input.as_deref()).map(|n_records| {
+            tradegraph::http::block_on(tradegraph::app::import_database(
+                &data_dir,
+                input.as_deref(),
+            ))
+            .map(|n_records| {
                 println!("imported {n_records} records into {}", data_dir.display());
             })
         }
         None => tradegraph::http::block_on(async {
-            let application = Application::build(&cli.serve)?;
+            let application = Application::build(&cli.serve).await?;
             application.run_until_stopped().await
         }),
     };

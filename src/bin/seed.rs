@@ -16,7 +16,7 @@ use tradegraph::config::SeedCli;
 fn main() -> ExitCode {
     let cli = SeedCli::parse();
     tradegraph::app::init_logging(tradegraph::config::LogFormat::Text);
-    match prepare_database(&cli.database, true) {
+    match tradegraph::http::block_on(prepare_database(&cli.database, true)) {
         Ok((_, Some(report))) => {
             println!(
                 "seeded {}: {} added, {} updated, {} unchanged, {} kept (changed through the API)",

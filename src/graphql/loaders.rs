@@ -56,7 +56,7 @@ macro_rules! catalog_loader {
             type Error = Arc<Error>;
 
             async fn load(&self, codes: &[$code]) -> Loaded<$code, $record> {
-                self.0.get_many::<$record>(codes).map_err(Arc::new)
+                self.0.get_many::<$record>(codes).await.map_err(Arc::new)
             }
         }
     )+};
@@ -91,7 +91,7 @@ impl Loader<ShipmentId> for StoreLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, ids: &[ShipmentId]) -> Loaded<ShipmentId, Shipment> {
-        self.0.shipments(ids).map_err(Arc::new)
+        self.0.shipments(ids).await.map_err(Arc::new)
     }
 }
 
@@ -100,7 +100,7 @@ impl Loader<TradeFlowKey> for StoreLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[TradeFlowKey]) -> Loaded<TradeFlowKey, TradeFlow> {
-        self.0.trade_flows(keys).map_err(Arc::new)
+        self.0.trade_flows(keys).await.map_err(Arc::new)
     }
 }
 
@@ -111,7 +111,7 @@ impl Loader<ShipmentQuery> for StoreLoader {
     async fn load(&self, queries: &[ShipmentQuery]) -> Loaded<ShipmentQuery, Page<Shipment>> {
         Ok(zip(
             queries,
-            self.0.shipment_pages(queries).map_err(Arc::new)?,
+            self.0.shipment_pages(queries).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -124,7 +124,7 @@ impl Loader<ShipmentCount> for StoreLoader {
         let filters: Vec<ShipmentFilter> = counts.iter().map(|count| count.0.clone()).collect();
         Ok(zip(
             counts,
-            self.0.shipment_counts(&filters).map_err(Arc::new)?,
+            self.0.shipment_counts(&filters).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -136,7 +136,7 @@ impl Loader<TradeFlowQuery> for StoreLoader {
     async fn load(&self, queries: &[TradeFlowQuery]) -> Loaded<TradeFlowQuery, Counted<TradeFlow>> {
         Ok(zip(
             queries,
-            self.0.trade_flow_pages(queries).map_err(Arc::new)?,
+            self.0.trade_flow_pages(queries).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -146,7 +146,10 @@ impl Loader<RouteQuery> for StoreLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, queries: &[RouteQuery]) -> Loaded<RouteQuery, Counted<FreightRoute>> {
-        Ok(zip(queries, self.0.route_pages(queries).map_err(Arc::new)?))
+        Ok(zip(
+            queries,
+            self.0.route_pages(queries).await.map_err(Arc::new)?,
+        ))
     }
 }
 
@@ -159,7 +162,7 @@ impl Loader<HubsIn> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.hubs_in_provinces(&codes).map_err(Arc::new)?,
+            self.0.hubs_in_provinces(&codes).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -170,7 +173,7 @@ impl Loader<ProvinceSpelling> for StoreLoader {
 
     async fn load(&self, keys: &[ProvinceSpelling]) -> Loaded<ProvinceSpelling, Province> {
         let spellings: Vec<String> = keys.iter().map(|key| key.0.clone()).collect();
-        let found = self.0.find_provinces(&spellings).map_err(Arc::new)?;
+        let found = self.0.find_provinces(&spellings).await.map_err(Arc::new)?;
         Ok(by_inner(keys, |key| &key.0, found))
     }
 }
@@ -184,7 +187,7 @@ impl Loader<HubsAbroad> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.hubs_in_partners(&codes).map_err(Arc::new)?,
+            self.0.hubs_in_partners(&codes).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -198,7 +201,7 @@ impl Loader<MemberOf> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.memberships(&codes).map_err(Arc::new)?,
+            self.0.memberships(&codes).await.map_err(Arc::new)?,
         ))
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! Persisted-query hashes are resolved here first, so a hash cannot smuggle
 //! a mutation into a GET. Successful GET responses carry `Cache-Control`
-//! and an `ETag` from the database's write generation; a matching
+//! and an `ETag` from the database's id and revision; a matching
 //! `If-None-Match` gets 304 without running the query.
 
 use std::sync::Arc;
@@ -58,9 +58,9 @@ pub(super) struct Endpoint {
     pub persisted: Arc<PersistedQueries>,
     /// How GET responses may be cached.
     pub caching: Caching,
-    /// The store, for its write generation.
+    /// The store, for its id and revision.
     pub store: Store,
-    /// Answers of successful queries at the current write generation.
+    /// Answers of successful queries at the current revision.
     pub responses: ResponseCache,
 }
 
@@ -69,9 +69,19 @@ pub(super) struct Endpoint {
 pub(super) struct Caching {
     /// Seconds a shared cache may reuse a successful response.
     pub max_age: u32,
-    /// Random per process: write generations restart at 0 with the
-    /// process, so the epoch keeps an old `ETag` from matching new data.
-    pub epoch: u64,
+}
+
+/// The database's revision, or `None` when it cannot be read: then
+/// nothing is answered from the cache or given an `ETag`, and the query
+/// itself reports what is wrong with the store.
+async fn current_revision(store: &Store) -> Option<u64> {
+    match store.revision().await {
+        Ok(revision) => Some(revision),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the database revision");
+            None
+        }
+    }
 }
 
 /// The response types tradegraph produces.
@@ -210,8 +220,11 @@ pub(super) async fn post(
         .responses
         .is_enabled()
         .then(|| digest_of([body.as_ref(), media.as_str().as_bytes()]));
-    let generation = endpoint.store.generation();
-    if let Some(answer) = key.and_then(|key| endpoint.responses.get(&key, generation)) {
+    let revision = current_revision(&endpoint.store).await;
+    let cached = key
+        .zip(revision)
+        .and_then(|(key, revision)| endpoint.responses.get(&key, revision));
+    if let Some(answer) = cached {
         return remembered(media, answer);
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
@@ -378,20 +391,23 @@ async fn answer(
         return respond(media, &response, operation);
     }
     // Taken before the query runs, so what it reads is at least this new.
-    let generation = endpoint.store.generation();
+    let revision = current_revision(&endpoint.store).await;
     // A GET's `ETag` and cache entry use the request digested; a POST's
     // cache entry its body's.
     let digest = match method {
         Method::Get => Some(request_digest(&request, media)),
         Method::Post(key) => key,
     };
-    let etag = digest.filter(|_| method == Method::Get).map(|digest| {
-        format!(
-            "\"{:016x}-{generation}-{}\"",
-            endpoint.caching.epoch,
-            hex::encode(&digest[..12])
-        )
-    });
+    let etag = digest
+        .zip(revision)
+        .filter(|_| method == Method::Get)
+        .map(|(digest, revision)| {
+            format!(
+                "\"{}-{revision}-{}\"",
+                endpoint.store.database_id(),
+                hex::encode(&digest[..12])
+            )
+        });
     let ok = |operation: String| Observation {
         operation,
         outcome: Outcome::Ok,
@@ -403,7 +419,9 @@ async fn answer(
         response.extensions_mut().insert(ok(operation));
         return response;
     }
-    let cached = digest.and_then(|digest| endpoint.responses.get(&digest, generation));
+    let cached = digest
+        .zip(revision)
+        .and_then(|(digest, revision)| endpoint.responses.get(&digest, revision));
     let mut response = match cached {
         Some(answer) => remembered(media, answer),
         None => {
@@ -412,12 +430,12 @@ async fn answer(
             if !response.errors.is_empty() {
                 return respond_with(media, &response, body, operation);
             }
-            if let Some(digest) = digest {
+            if let Some((digest, revision)) = digest.zip(revision) {
                 let answer = Answer {
                     body: body.clone(),
                     operation: operation.clone(),
                 };
-                endpoint.responses.put(digest, generation, answer);
+                endpoint.responses.put(digest, revision, answer);
             }
             respond_with(media, &response, body, operation)
         }

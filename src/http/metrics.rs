@@ -197,10 +197,12 @@ impl Metrics {
     /// The metrics in the text format, with the database size read now.
     pub(super) fn render(&self) -> String {
         match self.store.size_on_disk() {
-            Ok(bytes) => {
+            Ok(Some(bytes)) => {
                 self.database_bytes
                     .set(i64::try_from(bytes).unwrap_or(i64::MAX));
             }
+            // A backend that does not know its size reports none.
+            Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot read the database size"),
         }
         let mut text = String::new();

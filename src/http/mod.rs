@@ -78,7 +78,7 @@ pub struct HttpSettings {
 }
 
 /// Binds the routes to a listener. The store answers readiness, gives the
-/// write generation behind `ETag`s and the database size for the metrics.
+/// revision behind `ETag`s and the database size for the metrics.
 pub fn server(
     listener: TcpListener,
     api: Api,
@@ -92,7 +92,6 @@ pub fn server(
         persisted: settings.persisted,
         caching: Caching {
             max_age: settings.cache_max_age,
-            epoch: fastrand::u64(..),
         },
         store: store.clone(),
         responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
@@ -234,7 +233,7 @@ fn origin_allowed(origin: &str, own_host: Option<&str>, allowed: &[String]) -> b
 
 /// Readiness: 200 once the database is open and seeded, else 503.
 async fn readiness(endpoint: web::Data<Endpoint>) -> HttpResponse {
-    if endpoint.store.is_seeded().unwrap_or(false) {
+    if endpoint.store.is_seeded().await.unwrap_or(false) {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
     } else {
         HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "starting" }))

@@ -1,5 +1,5 @@
 //! Response bodies of successful queries, remembered with the database's
-//! write generation they were computed at: any write makes every entry
+//! revision they were computed at: any write makes every entry
 //! stale, so a cached answer is always one the database would give now.
 //! Bounded by bytes, least recently used dropped first. Off by default.
 
@@ -34,7 +34,7 @@ struct Entries {
 }
 
 struct Entry {
-    generation: u64,
+    revision: u64,
     answer: Answer,
 }
 
@@ -63,14 +63,14 @@ impl ResponseCache {
     }
 
     /// The answer remembered for `digest`, if it was computed at
-    /// `generation` (a stale one is dropped).
-    pub(super) fn get(&self, digest: &RequestDigest, generation: u64) -> Option<Answer> {
+    /// `revision` (a stale one is dropped).
+    pub(super) fn get(&self, digest: &RequestDigest, revision: u64) -> Option<Answer> {
         if !self.is_enabled() {
             return None;
         }
         let mut entries = self.lock();
         match entries.answers.get(digest) {
-            Some(entry) if entry.generation == generation => Some(entry.answer.clone()),
+            Some(entry) if entry.revision == revision => Some(entry.answer.clone()),
             Some(_) => {
                 if let Some(stale) = entries.answers.pop(digest) {
                     entries.bytes -= stale.answer.body.len();
@@ -81,15 +81,15 @@ impl ResponseCache {
         }
     }
 
-    /// Remembers an answer computed at `generation`.
-    pub(super) fn put(&self, digest: RequestDigest, generation: u64, answer: Answer) {
+    /// Remembers an answer computed at `revision`.
+    pub(super) fn put(&self, digest: RequestDigest, revision: u64, answer: Answer) {
         let size = answer.body.len();
         if size > self.max_bytes {
             return;
         }
         let mut entries = self.lock();
         entries.bytes += size;
-        if let Some(replaced) = entries.answers.put(digest, Entry { generation, answer }) {
+        if let Some(replaced) = entries.answers.put(digest, Entry { revision, answer }) {
             entries.bytes -= replaced.answer.body.len();
         }
         while entries.bytes > self.max_bytes {

@@ -317,27 +317,27 @@ impl SeedReport {
 
 /// Writes the seed data into the store as a refresh (see the module docs)
 /// and marks the store seeded. Running it twice leaves the same database.
-pub fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
+pub async fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
     let mut report = SeedReport::default();
-    refresh_catalog(store, &data.national, &mut report)?;
-    refresh_catalog(store, &data.provinces, &mut report)?;
-    refresh_catalog(store, &data.partners, &mut report)?;
-    refresh_catalog(store, &data.hubs, &mut report)?;
-    refresh_catalog(store, &data.companies, &mut report)?;
-    refresh_catalog(store, &data.routes, &mut report)?;
+    refresh_catalog(store, &data.national, &mut report).await?;
+    refresh_catalog(store, &data.provinces, &mut report).await?;
+    refresh_catalog(store, &data.partners, &mut report).await?;
+    refresh_catalog(store, &data.hubs, &mut report).await?;
+    refresh_catalog(store, &data.companies, &mut report).await?;
+    refresh_catalog(store, &data.routes, &mut report).await?;
     for flow in &data.trade_flows {
         let key = TradeFlowKey {
             province: flow.province.clone(),
             partner: flow.partner.clone(),
             year: flow.year,
         };
-        if let Some(flow) = report.count(step(store.trade_flow(&key)?, flow)) {
-            store.put_trade_flow(&flow)?;
+        if let Some(flow) = report.count(step(store.trade_flow(&key).await?, flow)) {
+            store.put_trade_flow(&flow).await?;
         }
     }
     let mut writes = Vec::new();
     for shipment in &data.shipments {
-        let stored = store.shipment_by_reference(&shipment.reference)?;
+        let stored = store.shipment_by_reference(&shipment.reference).await?;
         let id = stored.as_ref().map(|stored| stored.id);
         // The store assigns ids, so compare against the stored one.
         let seeded = Shipment {
@@ -354,20 +354,20 @@ pub fn apply(store: &Store, data: &SeedData) -> Result<SeedReport> {
         }
     }
     if !writes.is_empty() {
-        store.write_shipments(writes)?;
+        store.write_shipments(writes).await?;
     }
-    store.mark_seeded()?;
+    store.mark_seeded().await?;
     Ok(report)
 }
 
-fn refresh_catalog<R: Catalog>(
+async fn refresh_catalog<R: Catalog>(
     store: &Store,
     records: &[R],
     report: &mut SeedReport,
 ) -> Result<()> {
     for record in records {
-        if let Some(record) = report.count(step(store.get::<R>(&record.code())?, record)) {
-            store.put(&record)?;
+        if let Some(record) = report.count(step(store.get::<R>(&record.code()).await?, record)) {
+            store.put(&record).await?;
         }
     }
     Ok(())
@@ -379,18 +379,20 @@ mod tests {
     use crate::domain::{PageRequest, ShipmentFilter, ShipmentOrder};
     use crate::store::{ShipmentQuery, StoreOptions};
 
-    #[test]
-    fn the_compiled_in_seed_loads_and_seeding_twice_changes_nothing() {
+    #[tokio::test]
+    async fn the_compiled_in_seed_loads_and_seeding_twice_changes_nothing() {
         let data = load(None).unwrap();
         assert_eq!(data.provinces.len(), 31);
         assert_eq!(data.shipments.len(), 4);
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
-        assert!(!store.is_seeded().unwrap());
-        let first = apply(&store, &data).unwrap();
-        assert!(store.is_seeded().unwrap());
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        assert!(!store.is_seeded().await.unwrap());
+        let first = apply(&store, &data).await.unwrap();
+        assert!(store.is_seeded().await.unwrap());
         assert_eq!(first.added, 1 + 31 + 7 + 10 + 3 + 2 + 2 + 4);
-        let second = apply(&store, &data).unwrap();
+        let second = apply(&store, &data).await.unwrap();
         assert_eq!(
             second,
             SeedReport {
@@ -400,13 +402,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn synthetic_shipments_are_reproducible_and_filtered_out() {
+    #[tokio::test]
+    async fn synthetic_shipments_are_reproducible_and_filtered_out() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
-        apply(&store, &load(None).unwrap()).unwrap();
-        assert_eq!(add_synthetic_shipments(&store, 12_000).unwrap(), 12_000);
-        assert_eq!(add_synthetic_shipments(&store, 12_000).unwrap(), 0);
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        apply(&store, &load(None).unwrap()).await.unwrap();
+        assert_eq!(
+            add_synthetic_shipments(&store, 12_000).await.unwrap(),
+            12_000
+        );
+        assert_eq!(add_synthetic_shipments(&store, 12_000).await.unwrap(), 0);
         let real = ShipmentFilter {
             synthetic: Some(false),
             ..ShipmentFilter::default()
@@ -414,6 +421,7 @@ mod tests {
         assert_eq!(
             store
                 .shipment_counts(&[real.clone(), ShipmentFilter::default()])
+                .await
                 .unwrap(),
             vec![4, 12_004]
         );
@@ -422,19 +430,22 @@ mod tests {
             order: ShipmentOrder::default(),
             request: PageRequest::first(10),
         };
-        let page = store.shipment_pages(&[query]).unwrap().remove(0);
+        let page = store.shipment_pages(&[query]).await.unwrap().remove(0);
         assert_eq!(page.items.len(), 4);
         assert!(!page.has_next_page);
         let again = tempfile::tempdir().unwrap();
-        let other = Store::open(again.path(), StoreOptions::new(1 << 20)).unwrap();
-        apply(&other, &load(None).unwrap()).unwrap();
-        add_synthetic_shipments(&other, 3).unwrap();
-        let by_reference = |store: &Store| {
+        let other = Store::open(again.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        apply(&other, &load(None).unwrap()).await.unwrap();
+        add_synthetic_shipments(&other, 3).await.unwrap();
+        let by_reference = async |store: &Store| {
             store
                 .shipment_by_reference("SYN-00000003")
+                .await
                 .unwrap()
                 .unwrap()
         };
-        assert_eq!(by_reference(&store), by_reference(&other).clone());
+        assert_eq!(by_reference(&store).await, by_reference(&other).await);
     }
 }

@@ -46,13 +46,13 @@ struct Catalogs {
 impl Catalogs {
     /// The catalogs as stored; synthetic shipments need provinces and
     /// partners at least.
-    fn read(store: &Store) -> Result<Self> {
+    async fn read(store: &Store) -> Result<Self> {
         let catalogs = Catalogs {
-            provinces: store.all()?,
-            partners: store.all()?,
-            hubs: store.all()?,
-            companies: store.all()?,
-            routes: store.all()?,
+            provinces: store.all().await?,
+            partners: store.all().await?,
+            hubs: store.all().await?,
+            companies: store.all().await?,
+            routes: store.all().await?,
         };
         if catalogs.provinces.is_empty() || catalogs.partners.is_empty() {
             return Err(Error::bad_input("synthetic shipments need the seed data first: the database has no provinces or partners"));
@@ -76,14 +76,16 @@ impl ShipmentSource for Catalogs {
 /// terminal. Returns how many it added. Asking again for the same total
 /// adds nothing. Call it only while nothing else writes (see
 /// [`Store::bulk_insert_shipments`]), after [`finish_synthetic_shipments`].
-pub fn add_synthetic_shipments(store: &Store, total: u64) -> Result<u64> {
-    let existing = store.synthetic_count()?;
+pub async fn add_synthetic_shipments(store: &Store, total: u64) -> Result<u64> {
+    let existing = store.synthetic_count().await?;
     if existing >= total {
         return Ok(0);
     }
-    let catalogs = Catalogs::read(store)?;
+    let catalogs = Catalogs::read(store).await?;
     let progress = progress_bar(total - existing)?;
-    store.bulk_insert_shipments(existing..total, &catalogs, |n| progress.inc(n))?;
+    store
+        .bulk_insert_shipments(existing..total, &catalogs, |n| progress.inc(n))
+        .await?;
     progress.finish_and_clear();
     Ok(total - existing)
 }
@@ -93,8 +95,8 @@ pub fn add_synthetic_shipments(store: &Store, total: u64) -> Result<u64> {
 /// before. The catalogs it reads are those the run read: nothing writes
 /// between the interruption and this. Returns how many shipments the run
 /// adds, 0 when none was unfinished.
-pub fn finish_synthetic_shipments(store: &Store) -> Result<u64> {
-    let Some(numbers) = store.unfinished_bulk_insert()? else {
+pub async fn finish_synthetic_shipments(store: &Store) -> Result<u64> {
+    let Some(numbers) = store.unfinished_bulk_insert().await? else {
         return Ok(0);
     };
     tracing::warn!(
@@ -103,7 +105,10 @@ pub fn finish_synthetic_shipments(store: &Store) -> Result<u64> {
         "finishing an interrupted run of synthetic shipments"
     );
     let progress = progress_bar(numbers.end - numbers.start)?;
-    let added = store.finish_bulk_insert(&Catalogs::read(store)?, |n| progress.inc(n))?;
+    let catalogs = Catalogs::read(store).await?;
+    let added = store
+        .finish_bulk_insert(&catalogs, |n| progress.inc(n))
+        .await?;
     progress.finish_and_clear();
     Ok(added)
 }

@@ -23,6 +23,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::Space;
 use super::{Catalog, ShipmentWrite, Store};
 use crate::domain::{
     Company, FreightRoute, Hub, NationalSummary, Province, Shipment, TradeFlow, TradeFlowKey,
@@ -93,8 +94,8 @@ impl Store {
     /// header not counted. Run it on a database no one is writing to.
     /// Refuses a database with an unfinished bulk insert, whose backup
     /// would restore as a whole database with part of the run.
-    pub fn export(&self, out: &mut impl Write) -> Result<u64> {
-        if let Some(numbers) = self.unfinished_bulk_insert()? {
+    pub async fn export(&self, out: &mut impl Write) -> Result<u64> {
+        if let Some(numbers) = self.unfinished_bulk_insert().await? {
             return Err(Error::bad_input(format!(
                 "a bulk insert of shipments {}..{} is unfinished: start the server or run `seed` on the database to finish it, then export",
                 numbers.start, numbers.end
@@ -104,35 +105,50 @@ impl Store {
             out,
             &Line::Header {
                 format_version: BACKUP_FORMAT_VERSION,
-                seeded: self.is_seeded()?,
-                next_shipment_id: self.next_shipment_id()?,
+                seeded: self.is_seeded().await?,
+                next_shipment_id: self.next_shipment_id().await?,
             },
         )?;
         let mut n_records = 0;
-        n_records += self.export_catalog(out, |record| Line::National { record })?;
-        n_records += self.export_catalog(out, |record| Line::Province { record })?;
-        n_records += self.export_catalog(out, |record| Line::Partner { record })?;
-        n_records += self.export_catalog(out, |record| Line::Hub { record })?;
-        n_records += self.export_catalog(out, |record| Line::Company { record })?;
-        n_records += self.export_catalog(out, |record| Line::Route { record })?;
-        for flow in self.scan_trade_flows() {
-            write_line(out, &Line::TradeFlow { record: flow? })?;
+        n_records += self
+            .export_catalog(out, |record| Line::National { record })
+            .await?;
+        n_records += self
+            .export_catalog(out, |record| Line::Province { record })
+            .await?;
+        n_records += self
+            .export_catalog(out, |record| Line::Partner { record })
+            .await?;
+        n_records += self
+            .export_catalog(out, |record| Line::Hub { record })
+            .await?;
+        n_records += self
+            .export_catalog(out, |record| Line::Company { record })
+            .await?;
+        n_records += self
+            .export_catalog(out, |record| Line::Route { record })
+            .await?;
+        for flow in self.all_trade_flows().await? {
+            write_line(out, &Line::TradeFlow { record: flow })?;
             n_records += 1;
         }
-        for shipment in self.scan_shipments() {
-            write_line(out, &Line::Shipment { record: shipment? })?;
-            n_records += 1;
+        let mut shipments = self.shipment_batches();
+        while let Some(batch) = shipments.next().await? {
+            for shipment in batch {
+                write_line(out, &Line::Shipment { record: shipment })?;
+                n_records += 1;
+            }
         }
         out.flush().map_err(write_error)?;
         Ok(n_records)
     }
 
-    fn export_catalog<R: Catalog>(
+    async fn export_catalog<R: Catalog>(
         &self,
         out: &mut impl Write,
         line: impl Fn(R) -> Line,
     ) -> Result<u64> {
-        let records = self.all::<R>()?;
+        let records = self.all::<R>().await?;
         let n_records = records.len() as u64;
         for record in records {
             write_line(out, &line(record))?;
@@ -146,8 +162,8 @@ impl Store {
     /// bookkeeping and are written in batches, each in one transaction with
     /// its index entries and counters. A failed import leaves the records
     /// written so far: start again in a new, empty database.
-    pub fn import(&self, input: impl BufRead) -> Result<u64> {
-        self.refuse_unless_empty()?;
+    pub async fn import(&self, input: impl BufRead) -> Result<u64> {
+        self.refuse_unless_empty().await?;
         let mut header: Option<(bool, u64)> = None;
         let mut batch: Vec<ShipmentWrite> = Vec::with_capacity(RESTORE_BATCH);
         let mut batch_lines = 0..=0;
@@ -171,13 +187,13 @@ impl Store {
                 Line::Header { .. } => {
                     return Err(line_error(number, "a second header line"));
                 }
-                Line::National { record } => self.restore_catalog(record, number)?,
-                Line::Province { record } => self.restore_catalog(record, number)?,
-                Line::Partner { record } => self.restore_catalog(record, number)?,
-                Line::Hub { record } => self.restore_catalog(record, number)?,
-                Line::Company { record } => self.restore_catalog(record, number)?,
-                Line::Route { record } => self.restore_catalog(record, number)?,
-                Line::TradeFlow { record } => self.restore_trade_flow(&record, number)?,
+                Line::National { record } => self.restore_catalog(record, number).await?,
+                Line::Province { record } => self.restore_catalog(record, number).await?,
+                Line::Partner { record } => self.restore_catalog(record, number).await?,
+                Line::Hub { record } => self.restore_catalog(record, number).await?,
+                Line::Company { record } => self.restore_catalog(record, number).await?,
+                Line::Route { record } => self.restore_catalog(record, number).await?,
+                Line::TradeFlow { record } => self.restore_trade_flow(&record, number).await?,
                 Line::Shipment { record } => {
                     check_restored_shipment(&record, number)?;
                     if batch.is_empty() {
@@ -186,7 +202,8 @@ impl Store {
                     batch_lines = *batch_lines.start()..=number;
                     batch.push(ShipmentWrite::Restore(record));
                     if batch.len() == RESTORE_BATCH {
-                        self.restore_shipments(std::mem::take(&mut batch), &batch_lines)?;
+                        self.restore_shipments(std::mem::take(&mut batch), &batch_lines)
+                            .await?;
                     }
                 }
             }
@@ -198,31 +215,34 @@ impl Store {
             ));
         };
         if !batch.is_empty() {
-            self.restore_shipments(batch, &batch_lines)?;
+            self.restore_shipments(batch, &batch_lines).await?;
         }
-        self.raise_next_shipment_id(next_shipment_id)?;
+        self.raise_next_shipment_id(next_shipment_id).await?;
         if seeded {
-            self.mark_seeded()?;
+            self.mark_seeded().await?;
         }
-        self.flush()?;
+        self.flush().await?;
         Ok(n_records)
     }
 
     /// Refuses to import over records: a restore must not mix with them.
-    fn refuse_unless_empty(&self) -> Result<()> {
-        let trees = &self.trees;
+    async fn refuse_unless_empty(&self) -> Result<()> {
         let catalogs = [
-            &trees.national,
-            &trees.provinces,
-            &trees.partners,
-            &trees.hubs,
-            &trees.companies,
-            &trees.routes,
+            Space::National,
+            Space::Provinces,
+            Space::Partners,
+            Space::Hubs,
+            Space::Companies,
+            Space::Routes,
         ];
-        let empty = !self.is_seeded()?
-            && catalogs.iter().all(|tree| tree.is_empty())
-            && !self.has_trade_flows()
-            && !self.has_shipments();
+        let mut any_catalog = false;
+        for space in catalogs {
+            any_catalog |= self.batches(space).next().await?.is_some();
+        }
+        let empty = !self.is_seeded().await?
+            && !any_catalog
+            && !self.has_trade_flows().await?
+            && !self.has_shipments().await?;
         if empty {
             Ok(())
         } else {
@@ -232,39 +252,39 @@ impl Store {
         }
     }
 
-    fn restore_catalog<R: Catalog>(&self, record: R, number: usize) -> Result<()> {
+    async fn restore_catalog<R: Catalog>(&self, record: R, number: usize) -> Result<()> {
         let code = record.code();
-        if self.get::<R>(&code)?.is_some() {
+        if self.get::<R>(&code).await?.is_some() {
             return Err(line_error(
                 number,
                 format!("a second {} with code {code}", R::KIND),
             ));
         }
-        self.put(&record)
+        self.put(&record).await
     }
 
-    fn restore_trade_flow(&self, flow: &TradeFlow, number: usize) -> Result<()> {
+    async fn restore_trade_flow(&self, flow: &TradeFlow, number: usize) -> Result<()> {
         let key = TradeFlowKey {
             province: flow.province.clone(),
             partner: flow.partner.clone(),
             year: flow.year,
         };
-        if self.trade_flow(&key)?.is_some() {
+        if self.trade_flow(&key).await?.is_some() {
             return Err(line_error(
                 number,
                 "a second trade flow with the same province, partner and year",
             ));
         }
-        self.put_trade_flow(flow)
+        self.put_trade_flow(flow).await
     }
 
     /// Writes a batch of restored shipments; a refusal names its lines.
-    fn restore_shipments(
+    async fn restore_shipments(
         &self,
         batch: Vec<ShipmentWrite>,
         lines: &RangeInclusive<usize>,
     ) -> Result<()> {
-        match self.write_shipments(batch) {
+        match self.write_shipments(batch).await {
             Ok(_) => Ok(()),
             Err(Error::BadInput(message)) => Err(Error::bad_input(format!(
                 "lines {} to {}: {message}",
@@ -364,28 +384,34 @@ mod tests {
     use crate::seed;
     use crate::store::StoreOptions;
 
-    fn open(dir: &tempfile::TempDir) -> Store {
-        Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap()
+    async fn open(dir: &tempfile::TempDir) -> Store {
+        Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap()
     }
 
-    fn export(store: &Store) -> String {
+    async fn export(store: &Store) -> String {
         let mut out = Vec::new();
-        store.export(&mut out).unwrap();
+        store.export(&mut out).await.unwrap();
         String::from_utf8(out).unwrap()
     }
 
-    #[test]
-    fn an_export_restores_to_the_same_bytes_and_the_same_next_id() {
+    #[tokio::test]
+    async fn an_export_restores_to_the_same_bytes_and_the_same_next_id() {
         let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let first = open(&first_dir);
-        seed::apply(&first, &seed::load(None).unwrap()).unwrap();
-        seed::add_synthetic_shipments(&first, 3).unwrap();
+        let first = open(&first_dir).await;
+        seed::apply(&first, &seed::load(None).unwrap())
+            .await
+            .unwrap();
+        seed::add_synthetic_shipments(&first, 3).await.unwrap();
         let last = first
             .shipment_by_reference("SYN-00000003")
+            .await
             .unwrap()
             .unwrap();
         let changed = first
             .shipment_by_reference("SYN-00000001")
+            .await
             .unwrap()
             .unwrap();
         first
@@ -402,16 +428,17 @@ mod tests {
                     expected_version: Some(1),
                 },
             ])
+            .await
             .unwrap();
-        let mut flow = first.scan_trade_flows().next().unwrap().unwrap();
+        let mut flow = first.all_trade_flows().await.unwrap().remove(0);
         flow.growth_percent = Some(12.5);
-        first.record_trade_flow(flow).unwrap();
-        let exported = export(&first);
+        first.record_trade_flow(flow).await.unwrap();
+        let exported = export(&first).await;
 
-        let second = open(&second_dir);
-        let n_records = second.import(exported.as_bytes()).unwrap();
+        let second = open(&second_dir).await;
+        let n_records = second.import(exported.as_bytes()).await.unwrap();
 
-        assert_eq!(export(&second), exported);
+        assert_eq!(export(&second).await, exported);
         assert_eq!(n_records, exported.lines().count() as u64 - 1);
         assert_eq!(
             exported.lines().next().unwrap(),
@@ -420,15 +447,15 @@ mod tests {
                 last.id.0 + 1
             )
         );
-        assert_eq!(second.next_shipment_id().unwrap(), last.id.0 + 1);
-        assert!(second.is_seeded().unwrap());
-        assert!(second.check().unwrap().is_consistent());
+        assert_eq!(second.next_shipment_id().await.unwrap(), last.id.0 + 1);
+        assert!(second.is_seeded().await.unwrap());
+        assert!(second.check().await.unwrap().is_consistent());
         assert!(exported.contains(r#""cargo":"drones","#));
         assert!(exported.contains(r#""meta":{"version":2,"origin":"Api"}"#));
     }
 
-    #[test]
-    fn bad_backups_are_refused_with_the_line() {
+    #[tokio::test]
+    async fn bad_backups_are_refused_with_the_line() {
         let header = r#"{"kind":"header","formatVersion":1,"seeded":false,"nextShipmentId":1}"#;
         let cases = [
             ("", "the backup is empty: its first line must be the header"),
@@ -455,19 +482,26 @@ mod tests {
         ];
         for (backup, expected) in cases {
             let dir = tempfile::tempdir().unwrap();
-            let error = open(&dir).import(backup.as_bytes()).err().unwrap();
+            let error = open(&dir)
+                .await
+                .import(backup.as_bytes())
+                .await
+                .err()
+                .unwrap();
             assert_eq!(error.to_string(), expected, "{backup}");
         }
     }
 
-    #[test]
-    fn a_database_with_records_is_refused() {
+    #[tokio::test]
+    async fn a_database_with_records_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir);
-        seed::apply(&store, &seed::load(None).unwrap()).unwrap();
-        let backup = export(&store);
+        let store = open(&dir).await;
+        seed::apply(&store, &seed::load(None).unwrap())
+            .await
+            .unwrap();
+        let backup = export(&store).await;
 
-        let error = store.import(backup.as_bytes()).err().unwrap();
+        let error = store.import(backup.as_bytes()).await.err().unwrap();
 
         assert_eq!(
             error.to_string(),

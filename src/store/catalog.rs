@@ -11,10 +11,12 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::backend::{KeyRange, Space};
 use super::codec::{decode, encode};
-use super::keys::{decimal_key, i32_key, push_text};
-use super::pages::{paginate, Listing};
+use super::keys::{decimal_key, i32_key, push_text, tag};
+use super::pages::{paginate, take_sorted, Listing};
 use super::snapshots::Snapshot;
+use super::txn::transact;
 use super::Store;
 use crate::domain::{
     rank, Company, CompanyCode, Direction, FreightRoute, Hub, HubCode, HubKind, MatchRank,
@@ -23,31 +25,14 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 
-/// Which tree a catalog lives in.
-#[derive(Debug, Clone, Copy)]
-pub enum CatalogTree {
-    /// National summaries by year.
-    National,
-    /// Provinces by code.
-    Provinces,
-    /// Trade partners by code.
-    Partners,
-    /// Hubs by code.
-    Hubs,
-    /// Companies by code.
-    Companies,
-    /// Freight routes by code.
-    Routes,
-}
-
 /// A record kept in a catalog tree under its code.
 pub trait Catalog:
     Record + Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
 {
     /// The code that names a record.
     type Code: Clone + Eq + Hash + std::fmt::Display + Send + Sync;
-    /// The tree the records live in.
-    const TREE: CatalogTree;
+    /// The key space the records live in.
+    const SPACE: Space;
     /// What a record is called in errors.
     const KIND: &'static str;
     /// The record's code.
@@ -57,10 +42,10 @@ pub trait Catalog:
 }
 
 macro_rules! catalog {
-    ($record:ty, $code:ty, $tree:ident, $kind:literal, |$r:ident| $code_of:expr, |$c:ident| $key:expr) => {
+    ($record:ty, $code:ty, $space:ident, $kind:literal, |$r:ident| $code_of:expr, |$c:ident| $key:expr) => {
         impl Catalog for $record {
             type Code = $code;
-            const TREE: CatalogTree = CatalogTree::$tree;
+            const SPACE: Space = Space::$space;
             const KIND: &'static str = $kind;
             fn code(&self) -> $code {
                 let $r = self;
@@ -118,17 +103,6 @@ catalog!(
     |c| c.as_str().as_bytes().to_vec()
 );
 
-/// Position tags of the catalog lists (shipment lists use `0x10` and up).
-mod tag {
-    pub const PROVINCES_BY_NAME: u8 = 0x01;
-    pub const PROVINCES_BY_TRADE_ASC: u8 = 0x02;
-    pub const PROVINCES_BY_TRADE_DESC: u8 = 0x03;
-    pub const PARTNERS: u8 = 0x04;
-    pub const HUBS: u8 = 0x05;
-    pub const COMPANIES: u8 = 0x06;
-    pub const ROUTES: u8 = 0x07;
-}
-
 /// A page of freight routes: those that serve a province, reach a partner
 /// or travel a way (all given conditions), by code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -147,21 +121,10 @@ pub struct RouteQuery {
 pub type Counted<T> = (Page<T>, u64);
 
 impl Store {
-    fn catalog_tree(&self, tree: CatalogTree) -> &sled::Tree {
-        match tree {
-            CatalogTree::National => &self.trees.national,
-            CatalogTree::Provinces => &self.trees.provinces,
-            CatalogTree::Partners => &self.trees.partners,
-            CatalogTree::Hubs => &self.trees.hubs,
-            CatalogTree::Companies => &self.trees.companies,
-            CatalogTree::Routes => &self.trees.routes,
-        }
-    }
-
     /// The records with these codes; unknown codes are left out.
-    pub fn get_many<R: Catalog>(&self, codes: &[R::Code]) -> Result<HashMap<R::Code, R>> {
+    pub async fn get_many<R: Catalog>(&self, codes: &[R::Code]) -> Result<HashMap<R::Code, R>> {
         self.count_call();
-        let snapshot = self.snapshot::<R>()?;
+        let snapshot = self.snapshot::<R>().await?;
         Ok(codes
             .iter()
             .filter_map(|code| Some((code.clone(), snapshot.get(code)?.clone())))
@@ -169,42 +132,65 @@ impl Store {
     }
 
     /// The record with this code, if any.
-    pub fn get<R: Catalog>(&self, code: &R::Code) -> Result<Option<R>> {
-        Ok(self.get_many::<R>(std::slice::from_ref(code))?.remove(code))
+    pub async fn get<R: Catalog>(&self, code: &R::Code) -> Result<Option<R>> {
+        Ok(self
+            .get_many::<R>(std::slice::from_ref(code))
+            .await?
+            .remove(code))
     }
 
     /// Every record of a catalog, in code order.
-    pub fn all<R: Catalog>(&self) -> Result<Vec<R>> {
+    pub async fn all<R: Catalog>(&self) -> Result<Vec<R>> {
         self.count_call();
-        Ok(self.snapshot::<R>()?.records.clone())
+        Ok(self.snapshot::<R>().await?.records.clone())
     }
 
-    /// The decoded records of a catalog, scanned from its tree when it was
-    /// written since the last scan.
-    fn snapshot<R: Catalog>(&self) -> Result<Arc<Snapshot<R>>> {
-        self.snapshots.get(|| {
-            self.catalog_tree(R::TREE)
-                .iter()
-                .map(|entry| decode(&entry?.1, R::KIND))
-                .collect()
-        })
+    /// The decoded records of a catalog: the snapshot kept, unless the
+    /// change feed shows a write to the catalog since it was built (see
+    /// `snapshots`), else one scan.
+    async fn snapshot<R: Catalog>(&self) -> Result<Arc<Snapshot<R>>> {
+        // Read before the scan: a write that lands during the scan has a
+        // later revision, so the feed will show it to the next read.
+        let revision = self.backend.revision().await?;
+        if let Some((built_at, snapshot)) = self.snapshots.latest::<R>() {
+            if built_at >= revision {
+                return Ok(snapshot);
+            }
+            if let Some(commits) = self.backend.changes(built_at).await? {
+                let reached = commits.last().map_or(built_at, |commit| commit.revision);
+                if reached >= revision && !commits.iter().any(|commit| commit.touches(R::SPACE)) {
+                    self.snapshots.keep(reached, snapshot.clone());
+                    return Ok(snapshot);
+                }
+            }
+        }
+        let records = self
+            .backend
+            .scan(R::SPACE, &KeyRange::all(), Direction::Ascending, usize::MAX)
+            .await?
+            .iter()
+            .map(|(_, value)| decode(value, R::KIND))
+            .collect::<Result<Vec<R>>>()?;
+        let snapshot = Arc::new(Snapshot::new(records));
+        self.snapshots.keep(revision, snapshot.clone());
+        Ok(snapshot)
     }
 
     /// Writes a record (new or changed) under its code.
-    pub fn put<R: Catalog>(&self, record: &R) -> Result<()> {
-        self.catalog_tree(R::TREE)
-            .insert(R::key(&record.code()), encode(record)?)?;
-        self.snapshots.invalidate();
-        self.commit.committed();
+    pub async fn put<R: Catalog>(&self, record: &R) -> Result<()> {
+        let value = encode(record)?;
+        transact!(self, |txn| {
+            txn.put(R::SPACE, R::key(&record.code()), value.clone());
+        })?;
         Ok(())
     }
 
     /// For each spelling, the province a client names by it: `CN-GD`, `GD`,
     /// or its English or Chinese name (any case). Unknown spellings are left
     /// out. One call for any number of spellings.
-    pub fn find_provinces(&self, spellings: &[String]) -> Result<HashMap<String, Province>> {
+    pub async fn find_provinces(&self, spellings: &[String]) -> Result<HashMap<String, Province>> {
         self.count_call();
-        let provinces = self.snapshot::<Province>()?;
+        let provinces = self.snapshot::<Province>().await?;
         Ok(spellings
             .iter()
             .filter_map(|spelling| {
@@ -214,21 +200,22 @@ impl Store {
     }
 
     /// The province a client names by `spelling` (see [`Store::find_provinces`]).
-    pub fn find_province(&self, spelling: &str) -> Result<Option<Province>> {
+    pub async fn find_province(&self, spelling: &str) -> Result<Option<Province>> {
         Ok(self
-            .find_provinces(&[spelling.to_owned()])?
+            .find_provinces(&[spelling.to_owned()])
+            .await?
             .remove(spelling))
     }
 
     /// Provinces in the order asked for. By total trade, the figures of the
     /// report year decide and provinces with no figure come last either way.
-    pub fn province_page(
+    pub async fn province_page(
         &self,
         field: ProvinceOrderField,
         direction: Direction,
         request: &PageRequest,
     ) -> Result<Counted<Province>> {
-        let provinces = self.all::<Province>()?;
+        let provinces = self.all::<Province>().await?;
         let descending = direction == Direction::Descending;
         let (tag, keyed) = match field {
             ProvinceOrderField::Name => (
@@ -257,16 +244,16 @@ impl Store {
                 }),
             ),
         };
-        page_in_memory(tag, direction, keyed, request)
+        page_in_memory(tag, direction, keyed, request).await
     }
 
     /// Trade partners, optionally of one kind, by code.
-    pub fn partner_page(
+    pub async fn partner_page(
         &self,
         kind: Option<PartnerKind>,
         request: &PageRequest,
     ) -> Result<Counted<TradePartner>> {
-        let partners = self.all::<TradePartner>()?;
+        let partners = self.all::<TradePartner>().await?;
         let chosen = partners
             .into_iter()
             .filter(|p| kind.is_none_or(|kind| p.kind == kind));
@@ -276,11 +263,16 @@ impl Store {
             keyed(chosen, by_code),
             request,
         )
+        .await
     }
 
     /// Hubs, optionally of one kind, by code.
-    pub fn hub_page(&self, kind: Option<HubKind>, request: &PageRequest) -> Result<Counted<Hub>> {
-        let hubs = self.all::<Hub>()?;
+    pub async fn hub_page(
+        &self,
+        kind: Option<HubKind>,
+        request: &PageRequest,
+    ) -> Result<Counted<Hub>> {
+        let hubs = self.all::<Hub>().await?;
         let chosen = hubs
             .into_iter()
             .filter(|h| kind.is_none_or(|kind| h.kind == kind));
@@ -290,74 +282,77 @@ impl Store {
             keyed(chosen, by_code),
             request,
         )
+        .await
     }
 
     /// Companies by code.
-    pub fn company_page(&self, request: &PageRequest) -> Result<Counted<Company>> {
-        let companies = self.all::<Company>()?;
+    pub async fn company_page(&self, request: &PageRequest) -> Result<Counted<Company>> {
+        let companies = self.all::<Company>().await?;
         page_in_memory(
             tag::COMPANIES,
             Direction::Ascending,
             keyed(companies, by_code),
             request,
         )
+        .await
     }
 
     /// Several pages of freight routes in one call.
-    pub fn route_pages(&self, queries: &[RouteQuery]) -> Result<Vec<Counted<FreightRoute>>> {
+    pub async fn route_pages(&self, queries: &[RouteQuery]) -> Result<Vec<Counted<FreightRoute>>> {
         self.count_call();
-        let routes = &self.snapshot::<FreightRoute>()?.records;
-        queries
-            .iter()
-            .map(|query| {
-                let chosen = routes.iter().filter(|route| {
-                    query
-                        .province
+        let routes = &self.snapshot::<FreightRoute>().await?.records;
+        let mut pages = Vec::with_capacity(queries.len());
+        for query in queries {
+            let chosen = routes.iter().filter(|route| {
+                query
+                    .province
+                    .as_ref()
+                    .is_none_or(|p| route.provinces.contains(p))
+                    && query
+                        .partner
                         .as_ref()
-                        .is_none_or(|p| route.provinces.contains(p))
-                        && query
-                            .partner
-                            .as_ref()
-                            .is_none_or(|p| route.partners.contains(p))
-                        && query.mode.is_none_or(|mode| route.mode == mode)
-                });
-                page_in_memory(
-                    tag::ROUTES,
-                    Direction::Ascending,
-                    keyed(chosen.cloned(), by_code),
-                    &query.request,
-                )
-            })
-            .collect()
+                        .is_none_or(|p| route.partners.contains(p))
+                    && query.mode.is_none_or(|mode| route.mode == mode)
+            });
+            let page = page_in_memory(
+                tag::ROUTES,
+                Direction::Ascending,
+                keyed(chosen.cloned(), by_code),
+                &query.request,
+            )
+            .await?;
+            pages.push(page);
+        }
+        Ok(pages)
     }
 
     /// For each province, the hubs in it, by code.
-    pub fn hubs_in_provinces(
+    pub async fn hubs_in_provinces(
         &self,
         provinces: &[ProvinceCode],
     ) -> Result<HashMap<ProvinceCode, Vec<Hub>>> {
         self.count_call();
-        let hubs = self.snapshot::<Hub>()?;
+        let hubs = self.snapshot::<Hub>().await?;
         Ok(group(provinces, &hubs.records, |hub| hub.province.as_ref()))
     }
 
     /// For each partner, the hubs in it, by code.
-    pub fn hubs_in_partners(
+    pub async fn hubs_in_partners(
         &self,
         partners: &[PartnerCode],
     ) -> Result<HashMap<PartnerCode, Vec<Hub>>> {
         self.count_call();
-        let hubs = self.snapshot::<Hub>()?;
+        let hubs = self.snapshot::<Hub>().await?;
         Ok(group(partners, &hubs.records, |hub| hub.country.as_ref()))
     }
 
     /// For each partner, the partners it is a member of, by code.
-    pub fn memberships(
+    pub async fn memberships(
         &self,
         partners: &[PartnerCode],
     ) -> Result<HashMap<PartnerCode, Vec<TradePartner>>> {
         self.count_call();
-        let all = &self.snapshot::<TradePartner>()?.records;
+        let all = &self.snapshot::<TradePartner>().await?.records;
         Ok(partners
             .iter()
             .map(|code| {
@@ -425,19 +420,17 @@ fn keyed<R: Catalog>(
 }
 
 /// Pages through records sorted in memory.
-fn page_in_memory<R: Clone>(
+async fn page_in_memory<R: Clone>(
     tag: u8,
     direction: Direction,
     sorted: BTreeMap<Vec<u8>, R>,
     request: &PageRequest,
 ) -> Result<Counted<R>> {
     let listing = Listing::new(tag, Vec::new(), direction);
-    let scan = |lower, upper| {
-        sorted
-            .range((lower, upper))
-            .map(|(key, record)| Ok((key.clone(), record.clone())))
-    };
-    let page = paginate(&listing, request, scan)?;
+    let page = paginate(&listing, request, |range, direction, n| {
+        take_sorted(&sorted, range, direction, n)
+    })
+    .await?;
     Ok((page, sorted.len() as u64))
 }
 
@@ -459,7 +452,7 @@ pub enum SearchHit {
 impl Store {
     /// The catalog records whose codes or names match `text`, best first
     /// (see [`crate::domain::rank`]), at most `limit`.
-    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
         self.count_call();
         let mut hits: Vec<(MatchRank, String, SearchHit)> = Vec::new();
         let mut consider = |code: &str, names: &[&str], hit: SearchHit| {
@@ -467,27 +460,27 @@ impl Store {
                 hits.push((rank, names[0].to_lowercase(), hit));
             }
         };
-        for p in &self.snapshot::<Province>()?.records {
+        for p in &self.snapshot::<Province>().await?.records {
             consider(
                 p.code.as_str(),
                 &[&p.name, &p.name_zh],
                 SearchHit::Province(p.clone()),
             );
         }
-        for p in &self.snapshot::<TradePartner>()?.records {
+        for p in &self.snapshot::<TradePartner>().await?.records {
             consider(
                 p.code.as_str(),
                 &[&p.name],
                 SearchHit::TradePartner(p.clone()),
             );
         }
-        for h in &self.snapshot::<Hub>()?.records {
+        for h in &self.snapshot::<Hub>().await?.records {
             consider(h.code.as_str(), &[&h.name], SearchHit::Hub(h.clone()));
         }
-        for c in &self.snapshot::<Company>()?.records {
+        for c in &self.snapshot::<Company>().await?.records {
             consider(c.code.as_str(), &[&c.name], SearchHit::Company(c.clone()));
         }
-        for r in &self.snapshot::<FreightRoute>()?.records {
+        for r in &self.snapshot::<FreightRoute>().await?.records {
             consider(
                 r.code.as_str(),
                 &[&r.name],
@@ -506,28 +499,27 @@ impl Store {
 impl Store {
     /// Checks that every record of a catalog decodes and is stored under
     /// the key of its own code (see [`Store::check`]).
-    pub(super) fn check_catalog<R: Catalog>(
+    pub(super) async fn check_catalog<R: Catalog>(
         &self,
         report: &mut super::check::CheckReport,
     ) -> Result<()> {
-        use super::check::{reason, show_key, tree_name};
-        let tree = self.catalog_tree(R::TREE);
-        for entry in tree.iter() {
-            let (key, bytes) = entry?;
+        use super::check::{reason, show_key};
+        let name = R::SPACE.name();
+        let entries = self
+            .backend
+            .scan(R::SPACE, &KeyRange::all(), Direction::Ascending, usize::MAX)
+            .await?;
+        for (key, bytes) in entries {
             report.records += 1;
             match decode::<R>(&bytes, R::KIND) {
-                Err(error) => report.found(format!(
-                    "{}: {}: {}",
-                    tree_name(tree),
-                    show_key(&key),
-                    reason(error)
-                )),
+                Err(error) => {
+                    report.found(format!("{name}: {}: {}", show_key(&key), reason(error)))
+                }
                 Ok(record) => {
                     let code = record.code();
-                    if R::key(&code) != key.as_ref() {
+                    if R::key(&code) != key {
                         report.found(format!(
-                            "{}: the record under {} has the code {code}",
-                            tree_name(tree),
+                            "{name}: the record under {} has the code {code}",
                             show_key(&key)
                         ));
                     }
@@ -541,23 +533,18 @@ impl Store {
 impl Store {
     /// Writes a record whose code must be new. Two writers racing for one
     /// code cannot both succeed: the write is a compare-and-swap.
-    pub fn insert_new<R: Catalog>(&self, record: &R) -> Result<()> {
+    pub async fn insert_new<R: Catalog>(&self, record: &R) -> Result<()> {
         let code = record.code();
-        let swapped = self.catalog_tree(R::TREE).compare_and_swap(
-            R::key(&code),
-            None as Option<&[u8]>,
-            Some(encode(record)?),
-        )?;
-        match swapped {
-            Ok(()) => {
-                self.snapshots.invalidate();
-                self.commit.committed();
-                Ok(())
+        let (key, value) = (R::key(&code), encode(record)?);
+        transact!(self, |txn| {
+            if txn.get(R::SPACE, &key).await?.is_some() {
+                return Err(Error::bad_input(format!(
+                    "code: a {} with code {code} already exists; codes are unique",
+                    R::KIND
+                )));
             }
-            Err(_) => Err(Error::bad_input(format!(
-                "code: a {} with code {code} already exists; codes are unique",
-                R::KIND
-            ))),
-        }
+            txn.put(R::SPACE, key.clone(), value.clone());
+        })?;
+        Ok(())
     }
 }

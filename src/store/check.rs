@@ -43,22 +43,22 @@ impl Store {
     /// reported, not returned as errors; an error means the database could
     /// not be read at all. Reads everything, so it takes time in proportion
     /// to the size of the database; it does not count as a store call.
-    pub fn check(&self) -> Result<CheckReport> {
+    pub async fn check(&self) -> Result<CheckReport> {
         let mut report = CheckReport::default();
-        self.check_catalog::<NationalSummary>(&mut report)?;
-        self.check_catalog::<Province>(&mut report)?;
-        self.check_catalog::<TradePartner>(&mut report)?;
-        self.check_catalog::<Hub>(&mut report)?;
-        self.check_catalog::<Company>(&mut report)?;
-        self.check_catalog::<FreightRoute>(&mut report)?;
-        self.check_trade_flows(&mut report)?;
-        self.check_shipments(&mut report)?;
+        self.check_catalog::<NationalSummary>(&mut report).await?;
+        self.check_catalog::<Province>(&mut report).await?;
+        self.check_catalog::<TradePartner>(&mut report).await?;
+        self.check_catalog::<Hub>(&mut report).await?;
+        self.check_catalog::<Company>(&mut report).await?;
+        self.check_catalog::<FreightRoute>(&mut report).await?;
+        self.check_trade_flows(&mut report).await?;
+        self.check_shipments(&mut report).await?;
         Ok(report)
     }
 }
 
 /// A key as a person reads it: the text when it is printable, else hex.
-pub(super) fn show_key(key: &[u8]) -> String {
+pub(crate) fn show_key(key: &[u8]) -> String {
     match std::str::from_utf8(key) {
         Ok(text) if !text.is_empty() && !text.chars().any(char::is_control) => text.to_owned(),
         _ => format!("0x{}", hex::encode(key)),
@@ -74,75 +74,89 @@ pub(super) fn reason(error: Error) -> String {
     }
 }
 
-/// The name of a tree, for report lines.
-pub(super) fn tree_name(tree: &sled::Tree) -> String {
-    String::from_utf8_lossy(&tree.name()).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Shipment, ShipmentFilter, ShipmentId, TransportMode};
+    use crate::domain::{Shipment, ShipmentFilter, TransportMode};
     use crate::seed;
+    use crate::store::backend::Space;
     use crate::store::keys::i32_key;
     use crate::store::{ShipmentWrite, StoreOptions};
 
     /// A seeded store with a few synthetic shipments.
-    fn seeded() -> (tempfile::TempDir, Store) {
+    async fn seeded() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
-        seed::apply(&store, &seed::load(None).unwrap()).unwrap();
-        seed::add_synthetic_shipments(&store, 20).unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        seed::apply(&store, &seed::load(None).unwrap())
+            .await
+            .unwrap();
+        seed::add_synthetic_shipments(&store, 20).await.unwrap();
         (dir, store)
     }
 
-    fn tree(store: &Store, name: &str) -> sled::Tree {
-        store.db.open_tree(name).unwrap()
+    async fn every_shipment(store: &Store) -> Vec<Shipment> {
+        let mut all = Vec::new();
+        let mut batches = store.shipment_batches();
+        while let Some(batch) = batches.next().await.unwrap() {
+            all.extend(batch);
+        }
+        all
     }
 
-    #[test]
-    fn a_seeded_database_is_consistent() {
-        let (_dir, store) = seeded();
+    async fn by_reference(store: &Store, reference: &str) -> Shipment {
+        store
+            .shipment_by_reference(reference)
+            .await
+            .unwrap()
+            .unwrap()
+    }
 
-        let report = store.check().unwrap();
+    #[tokio::test]
+    async fn a_seeded_database_is_consistent() {
+        let (_dir, store) = seeded().await;
+
+        let report = store.check().await.unwrap();
 
         assert_eq!(report.problems, Vec::<String>::new());
         assert_eq!(report.records, 80);
         assert!(report.is_consistent());
     }
 
-    #[test]
-    fn an_empty_database_is_consistent() {
+    #[tokio::test]
+    async fn an_empty_database_is_consistent() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         assert_eq!(report, CheckReport::default());
     }
 
-    #[test]
-    fn a_missing_index_entry_and_its_counter_are_named() {
-        let (_dir, store) = seeded();
-        let shipment = store
-            .scan_shipments()
-            .map(Result::unwrap)
+    #[tokio::test]
+    async fn a_missing_index_entry_and_its_counter_are_named() {
+        let (_dir, store) = seeded().await;
+        let shipment = every_shipment(&store)
+            .await
+            .into_iter()
             .find(|shipment| !shipment.hubs().is_empty())
             .unwrap();
         let hub = shipment.hubs()[0].as_str().to_owned();
-        let by_hub = tree(&store, "shipments_by_hub");
         let prefix = [hub.as_bytes(), &[0, b'd']].concat();
         let id_suffix = shipment.id.0.to_be_bytes();
-        let entry = by_hub
-            .scan_prefix(&prefix)
-            .keys()
-            .map(Result::unwrap)
+        let by_hub = store.raw_entries(Space::ShipmentsByHub).await;
+        let in_scope = || by_hub.iter().filter(|(key, _)| key.starts_with(&prefix));
+        let entry = in_scope()
+            .map(|(key, _)| key.clone())
             .find(|key| key.ends_with(&id_suffix))
             .unwrap();
-        let before = by_hub.scan_prefix(&prefix).count();
-        by_hub.remove(entry).unwrap();
+        let before = in_scope().count();
+        store.poke(Space::ShipmentsByHub, &entry, None).await;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         assert_eq!(
             report.problems,
@@ -159,24 +173,29 @@ mod tests {
         );
     }
 
-    #[test]
-    fn wrong_missing_and_stray_counters_are_named() {
-        let (_dir, store) = seeded();
-        let counted = |mode| {
+    #[tokio::test]
+    async fn wrong_missing_and_stray_counters_are_named() {
+        let (_dir, store) = seeded().await;
+        let counted = async |mode| {
             let filter = ShipmentFilter {
                 mode: Some(mode),
                 ..Default::default()
             };
-            store.shipment_counts(&[filter]).unwrap()[0]
+            store.shipment_counts(&[filter]).await.unwrap()[0]
         };
-        let (n_sea, n_rail) = (counted(TransportMode::Sea), counted(TransportMode::Rail));
-        let counts = tree(&store, "shipment_counts");
-        // The counters of the mode index: its tag (0x10 + 6), then the value.
-        counts.insert(b"\x16SEA", &999u64.to_be_bytes()).unwrap();
-        counts.remove(b"\x16RAIL").unwrap();
-        counts.insert([0x7f], &1u64.to_be_bytes()).unwrap();
+        let (n_sea, n_rail) = (
+            counted(TransportMode::Sea).await,
+            counted(TransportMode::Rail).await,
+        );
+        // The counters of the mode index: its tag, then the value.
+        let counts = Space::ShipmentCounts;
+        store
+            .poke(counts, b"\x16SEA", Some(&999u64.to_be_bytes()))
+            .await;
+        store.poke(counts, b"\x16RAIL", None).await;
+        store.poke(counts, &[0x7f], Some(&1u64.to_be_bytes())).await;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         assert_eq!(
             report.problems,
@@ -188,41 +207,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stray_entries_wrong_references_and_undecodable_records_are_named() {
-        let (_dir, store) = seeded();
-        let shipment = store
-            .shipment_by_reference("SYN-00000001")
-            .unwrap()
-            .unwrap();
-        let other = store
-            .shipment_by_reference("SYN-00000002")
-            .unwrap()
-            .unwrap();
+    #[tokio::test]
+    async fn stray_entries_wrong_references_and_undecodable_records_are_named() {
+        let (_dir, store) = seeded().await;
+        let shipment = by_reference(&store, "SYN-00000001").await;
+        let other = by_reference(&store, "SYN-00000002").await;
         // An entry in the quantity order, so that no counter changes.
-        let by_origin = tree(&store, "shipments_by_origin");
-        by_origin
-            .insert([&b"CN-XZ\0q\0"[..], &9999u64.to_be_bytes()].concat(), &[])
-            .unwrap();
-        by_origin
-            .insert(
-                [&b"CN-XZ\0q\0"[..], &other.id.0.to_be_bytes()].concat(),
-                &[],
-            )
-            .unwrap();
-        let by_reference = tree(&store, "shipments_by_reference");
-        by_reference
-            .insert("SYN-00000001", &other.id.0.to_be_bytes())
-            .unwrap();
-        by_reference
-            .insert("GHOST", &ShipmentId(9999).0.to_be_bytes())
-            .unwrap();
-        let provinces = tree(&store, "provinces");
-        provinces.insert("CN-GD", &[]).unwrap();
-        let jiangsu = provinces.get("CN-JS").unwrap().unwrap();
-        provinces.insert("CN-ZZ", jiangsu).unwrap();
+        let by_origin = Space::ShipmentsByOrigin;
+        let stray = [&b"CN-XZ\0q\0"[..], &9999u64.to_be_bytes()].concat();
+        store.poke(by_origin, &stray, Some(&[])).await;
+        let wrong = [&b"CN-XZ\0q\0"[..], &other.id.0.to_be_bytes()].concat();
+        store.poke(by_origin, &wrong, Some(&[])).await;
+        let by_reference = Space::ShipmentsByReference;
+        let other_id = other.id.0.to_be_bytes();
+        store
+            .poke(by_reference, b"SYN-00000001", Some(&other_id))
+            .await;
+        store
+            .poke(by_reference, b"GHOST", Some(&9999u64.to_be_bytes()))
+            .await;
+        store.poke(Space::Provinces, b"CN-GD", Some(&[])).await;
+        let jiangsu = store.raw_entries(Space::Provinces).await;
+        let jiangsu = &jiangsu.iter().find(|(key, _)| key == b"CN-JS").unwrap().1;
+        store.poke(Space::Provinces, b"CN-ZZ", Some(jiangsu)).await;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         assert_eq!(
             report.problems,
@@ -249,18 +258,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_undecodable_shipment_is_named_once() {
-        let (_dir, store) = seeded();
-        let shipment = store
-            .shipment_by_reference("SYN-00000004")
-            .unwrap()
-            .unwrap();
-        tree(&store, "shipments")
-            .insert(shipment.id.0.to_be_bytes(), &[])
-            .unwrap();
+    #[tokio::test]
+    async fn an_undecodable_shipment_is_named_once() {
+        let (_dir, store) = seeded().await;
+        let shipment = by_reference(&store, "SYN-00000004").await;
+        store
+            .poke(Space::Shipments, &shipment.id.0.to_be_bytes(), Some(&[]))
+            .await;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         // Its index entries and reference are left alone: nothing can be
         // said about them beyond that the record is unreadable.
@@ -273,13 +279,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_idempotency_key_of_a_deleted_shipment_is_no_inconsistency() {
-        let (_dir, store) = seeded();
-        let shipment = store
-            .shipment_by_reference("SYN-00000001")
-            .unwrap()
-            .unwrap();
+    #[tokio::test]
+    async fn the_idempotency_key_of_a_deleted_shipment_is_no_inconsistency() {
+        let (_dir, store) = seeded().await;
+        let shipment = by_reference(&store, "SYN-00000001").await;
         let inserted = store
             .write_shipments(vec![ShipmentWrite::Insert {
                 shipment: Shipment {
@@ -288,23 +291,25 @@ mod tests {
                 },
                 idempotency_key: Some("retry-1".into()),
             }])
+            .await
             .unwrap();
         store
             .write_shipments(vec![ShipmentWrite::Delete {
                 id: inserted[0].id,
                 expected_version: None,
             }])
+            .await
             .unwrap();
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
         assert_eq!(report.problems, Vec::<String>::new());
     }
 
-    #[test]
-    fn flows_idempotency_keys_and_the_next_id_are_checked() {
-        let (_dir, store) = seeded();
-        let flow = store.scan_trade_flows().next().unwrap().unwrap();
+    #[tokio::test]
+    async fn flows_idempotency_keys_and_the_next_id_are_checked() {
+        let (_dir, store) = seeded().await;
+        let flow = store.all_trade_flows().await.unwrap().remove(0);
         let partner_key = [
             flow.partner.as_str().as_bytes(),
             &[0],
@@ -313,21 +318,29 @@ mod tests {
             &i32_key(flow.year),
         ]
         .concat();
-        let by_partner = tree(&store, "trade_flows_by_partner");
-        by_partner.remove(&partner_key).unwrap();
-        by_partner
-            .insert([&b"ZZ\0CN-GD\0"[..], &i32_key(1999)].concat(), &[])
-            .unwrap();
-        tree(&store, "meta")
-            .insert("next_shipment_id", &3u64.to_be_bytes())
-            .unwrap();
-        tree(&store, "shipment_idempotency_keys")
-            .insert("retry-1", &9999u64.to_be_bytes())
-            .unwrap();
+        let by_partner = Space::TradeFlowsByPartner;
+        store.poke(by_partner, &partner_key, None).await;
+        let stray = [&b"ZZ\0CN-GD\0"[..], &i32_key(1999)].concat();
+        store.poke(by_partner, &stray, Some(&[])).await;
+        store
+            .poke(Space::Meta, b"next_shipment_id", Some(&3u64.to_be_bytes()))
+            .await;
+        store
+            .poke(
+                Space::ShipmentIdempotencyKeys,
+                b"retry-1",
+                Some(&9999u64.to_be_bytes()),
+            )
+            .await;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
 
-        let largest_id = store.scan_shipments().map(|s| s.unwrap().id).max().unwrap();
+        let largest_id = every_shipment(&store)
+            .await
+            .iter()
+            .map(|shipment| shipment.id)
+            .max()
+            .unwrap();
         assert_eq!(
             report.problems,
             [

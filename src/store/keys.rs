@@ -11,6 +11,51 @@ use rust_decimal::Decimal;
 use crate::domain::ShipmentId;
 use crate::error::{Error, Result};
 
+/// The first byte of every position (cursor) of each list, so that a
+/// cursor of one list is refused by every other. One table, so that no two
+/// lists can share a tag unnoticed (a test checks).
+pub(super) mod tag {
+    pub const PROVINCES_BY_NAME: u8 = 0x01;
+    pub const PROVINCES_BY_TRADE_ASC: u8 = 0x02;
+    pub const PROVINCES_BY_TRADE_DESC: u8 = 0x03;
+    pub const PARTNERS: u8 = 0x04;
+    pub const HUBS: u8 = 0x05;
+    pub const COMPANIES: u8 = 0x06;
+    pub const ROUTES: u8 = 0x07;
+    pub const FLOWS_OF_PROVINCE: u8 = 0x08;
+    pub const FLOWS_OF_PARTNER: u8 = 0x09;
+    pub const SHIPMENTS: u8 = 0x10;
+    pub const SHIPMENTS_BY_ORIGIN: u8 = 0x11;
+    pub const SHIPMENTS_BY_PARTNER: u8 = 0x12;
+    pub const SHIPMENTS_BY_ROUTE: u8 = 0x13;
+    pub const SHIPMENTS_BY_SHIPPER: u8 = 0x14;
+    pub const SHIPMENTS_BY_HUB: u8 = 0x15;
+    pub const SHIPMENTS_BY_MODE: u8 = 0x16;
+    pub const SHIPMENTS_BY_SYNTHETIC: u8 = 0x17;
+
+    /// Every tag.
+    #[cfg(test)]
+    pub const ALL: [u8; 17] = [
+        PROVINCES_BY_NAME,
+        PROVINCES_BY_TRADE_ASC,
+        PROVINCES_BY_TRADE_DESC,
+        PARTNERS,
+        HUBS,
+        COMPANIES,
+        ROUTES,
+        FLOWS_OF_PROVINCE,
+        FLOWS_OF_PARTNER,
+        SHIPMENTS,
+        SHIPMENTS_BY_ORIGIN,
+        SHIPMENTS_BY_PARTNER,
+        SHIPMENTS_BY_ROUTE,
+        SHIPMENTS_BY_SHIPPER,
+        SHIPMENTS_BY_HUB,
+        SHIPMENTS_BY_MODE,
+        SHIPMENTS_BY_SYNTHETIC,
+    ];
+}
+
 /// Ends a text part of a composite key; codes never contain a zero byte.
 pub(super) const TEXT_END: u8 = 0;
 
@@ -98,6 +143,12 @@ mod tests {
         assert!(decimal_key(Some(Decimal::new(15, 1))) < decimal_key(Some(Decimal::from(2))));
         assert!(decimal_key(Some(Decimal::from(5800))) < decimal_key(Some(Decimal::from(10_000))));
         assert!(decimal_key(Some(Decimal::from(10_000))) < decimal_key(Some(Decimal::MAX)));
+    }
+
+    #[test]
+    fn every_list_has_its_own_cursor_tag() {
+        let distinct: std::collections::HashSet<u8> = tag::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), tag::ALL.len());
     }
 
     #[test]

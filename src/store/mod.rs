@@ -1,65 +1,66 @@
-//! The embedded database: the only module that knows sled and bincode.
+//! The store: the one key layout of tradegraph's records, indexes and
+//! counters, written once against the storage seam (`backend`).
 //!
-//! One tree per kind of record, an index tree for every relationship and
-//! filter a list offers, and counters kept in the same transaction as the
+//! One key space per kind of record, index spaces for every relationship
+//! and filter a list offers, and counters kept in the same commit as the
 //! records they count. Every read method returns domain values and counts
 //! as one store call (see [`Store::calls`]), which is how tests prove that
-//! a nested query costs one call per kind of entity per level.
+//! a nested query costs one call per kind of entity per level. Only this
+//! module knows the layout, and only `backend` knows sled.
 
-mod backend;
+pub mod backend;
 mod backup;
 mod catalog;
-mod check;
+pub(crate) mod check;
 mod codec;
-mod durability;
 mod flows;
 mod keys;
 mod pages;
 mod shipments;
 mod snapshots;
+mod txn;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use catalog::{Catalog, CatalogTree, Counted, RouteQuery, SearchHit};
+pub use catalog::{Catalog, Counted, RouteQuery, SearchHit};
 pub use check::CheckReport;
 pub use flows::TradeFlowQuery;
-pub use shipments::{ShipmentQuery, ShipmentSource, ShipmentWrite};
+pub use shipments::{ShipmentChange, ShipmentQuery, ShipmentSource, ShipmentWrite};
 
+use self::backend::{Backend, SledBackend, SledOptions, Space};
+use self::txn::transact;
 use crate::error::{Error, Result};
 
-/// The version of the on-disk layout this build reads and writes.
+/// The version of the stored layout this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The key of the stored format version in the `meta` tree.
+/// The key of the stored format version in `meta`.
 const FORMAT_VERSION_KEY: &[u8] = b"format_version";
 
-/// The key in the `meta` tree present once a seeding run has completed.
+/// The key in `meta` of the id made when the database was created.
+const DATABASE_ID_KEY: &[u8] = b"database_id";
+
+/// The key in `meta` present once a seeding run has completed.
 const SEEDED_KEY: &[u8] = b"seeded";
 
-/// A handle to the open database. Cheap to clone; all clones share it.
+/// A handle to the database. Cheap to clone; all clones share it. It
+/// keeps nothing another handle's writes could make stale without the
+/// backend's revision saying so.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    trees: Arc<Trees>,
+    backend: Arc<dyn Backend>,
+    /// Made when the database was created; part of every `ETag`.
+    database_id: Arc<str>,
     calls: Arc<AtomicU64>,
-    commit: Arc<durability::GroupCommit>,
     snapshots: Arc<snapshots::Snapshots>,
 }
 
-/// How to open the database.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreOptions {
-    /// The page cache size in bytes.
-    pub cache_bytes: u64,
-    /// Whether writes are acknowledged only once on disk. Turning this off
-    /// also turns off sled's background flush, so unflushed writes are lost
-    /// on a crash for certain: it exists to prove the crash test can fail.
-    pub durable: bool,
-}
+/// How to open the embedded database.
+pub type StoreOptions = SledOptions;
 
-impl StoreOptions {
+impl SledOptions {
     /// Durable writes with a cache of `cache_bytes`.
     pub fn new(cache_bytes: u64) -> Self {
         Self {
@@ -69,80 +70,40 @@ impl StoreOptions {
     }
 }
 
-/// The trees of the database, opened once.
-struct Trees {
-    meta: sled::Tree,
-    national: sled::Tree,
-    provinces: sled::Tree,
-    partners: sled::Tree,
-    hubs: sled::Tree,
-    companies: sled::Tree,
-    routes: sled::Tree,
-    flows: flows::FlowTrees,
-    shipments: shipments::ShipmentTrees,
-}
-
-/// The error of a transaction: the one its body aborted with, or sled's.
-fn from_transaction(error: sled::transaction::TransactionError<Error>) -> Error {
-    match error {
-        sled::transaction::TransactionError::Abort(error) => error,
-        sled::transaction::TransactionError::Storage(error) => error.into(),
-    }
-}
-
 impl Store {
-    /// Opens (or creates) the database in `path`. Fails with
+    /// Opens (or creates) the embedded database in `path`. Fails with
     /// [`Error::DatabaseInUse`] when another process holds it and
     /// [`Error::FormatVersion`] when it was written in another format.
-    pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
-        let display = path.display().to_string();
-        let background_flush = options.durable.then_some(500);
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_bytes)
-            .flush_every_ms(background_flush)
-            .open()
-            .map_err(|error| match error {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    Error::DatabaseInUse {
-                        path: display.clone(),
-                    }
-                }
-                other => other.into(),
-            })?;
-        let open = |name: &str| db.open_tree(name);
-        let trees = Trees {
-            meta: open("meta")?,
-            national: open("national")?,
-            provinces: open("provinces")?,
-            partners: open("partners")?,
-            hubs: open("hubs")?,
-            companies: open("companies")?,
-            routes: open("routes")?,
-            flows: flows::FlowTrees::open(&db)?,
-            shipments: shipments::ShipmentTrees::open(&db)?,
-        };
-        check_format_version(&trees.meta, &display)?;
+    pub async fn open(path: &Path, options: StoreOptions) -> Result<Self> {
+        let backend = SledBackend::open(path, options)?;
+        Self::over(Arc::new(backend), &path.display().to_string()).await
+    }
+
+    /// A store over `backend`, which `place` names in errors: checks the
+    /// format version of an existing database, and gives a new one its
+    /// format version and id.
+    pub async fn over(backend: Arc<dyn Backend>, place: &str) -> Result<Self> {
+        check_format_version(backend.as_ref(), place).await?;
+        let database_id = database_id(backend.as_ref()).await?;
         Ok(Self {
-            db,
-            trees: Arc::new(trees),
+            backend,
+            database_id: database_id.into(),
             calls: Arc::new(AtomicU64::new(0)),
-            commit: Arc::new(durability::GroupCommit::new(options.durable)),
             snapshots: Arc::default(),
         })
     }
 
-    /// Closes the database and opens it again, waiting up to ten seconds
-    /// for sled's background threads to let go of it. Opening is when sled
-    /// 0.34 writes a snapshot of its page table; until the next one, every
-    /// open reads the whole log written since the last (a bulk insert of a
-    /// million shipments writes about 3 GB of it). Call it on the only
-    /// handle: a clone elsewhere keeps the database open.
-    pub fn reopen(self, path: &Path, options: StoreOptions) -> Result<Self> {
+    /// Closes the embedded database and opens it again, waiting up to ten
+    /// seconds for sled's background threads to let go of it. Opening is
+    /// when sled 0.34 writes a snapshot of its page table; until the next
+    /// one, every open reads the whole log written since the last (a bulk
+    /// insert of a million shipments writes about 3 GB of it). Call it on
+    /// the only handle: a clone elsewhere keeps the database open.
+    pub async fn reopen(self, path: &Path, options: StoreOptions) -> Result<Self> {
         drop(self);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            match Store::open(path, options) {
+            match Store::open(path, options).await {
                 Err(Error::DatabaseInUse { .. }) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(20))
                 }
@@ -161,51 +122,173 @@ impl Store {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The id made when the database was created: with [`Store::revision`]
+    /// it names one state of one database.
+    pub fn database_id(&self) -> &str {
+        &self.database_id
+    }
+
+    /// The database's latest revision: every write acknowledged before
+    /// this is read is at or below it, whichever handle made it.
+    pub async fn revision(&self) -> Result<u64> {
+        self.backend.revision().await
+    }
+
     /// Whether a seeding run has completed on this database. A run that
     /// was interrupted leaves this false, so the next start seeds again.
-    pub fn is_seeded(&self) -> Result<bool> {
-        Ok(self.trees.meta.contains_key(SEEDED_KEY)?)
+    pub async fn is_seeded(&self) -> Result<bool> {
+        Ok(self.backend.get(Space::Meta, SEEDED_KEY).await?.is_some())
     }
 
     /// Records that a seeding run has completed.
-    pub fn mark_seeded(&self) -> Result<()> {
-        self.trees.meta.insert(SEEDED_KEY, &[])?;
+    pub async fn mark_seeded(&self) -> Result<()> {
+        transact!(self, |txn| {
+            txn.put(Space::Meta, SEEDED_KEY, Vec::<u8>::new());
+        })?;
         Ok(())
     }
 
-    /// The bytes the database takes on disk.
-    pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+    /// The bytes the database takes on disk, where the backend knows it.
+    pub fn size_on_disk(&self) -> Result<Option<u64>> {
+        self.backend.size_on_disk()
     }
 
-    /// Writes everything to disk. Blocking: call it from a blocking task.
-    pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+    /// Writes everything to disk, before the process exits.
+    pub async fn flush(&self) -> Result<()> {
+        self.backend.flush().await
+    }
+
+    /// Returns once every write that returned before this call is on disk
+    /// (group commit: concurrent writers share one flush).
+    pub async fn make_durable(&self) -> Result<()> {
+        self.backend.make_durable().await
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// Sets or removes one key's raw bytes, as a corrupted database would
+    /// hold them: for tests of what reads and `check` make of them.
+    pub(crate) async fn poke(&self, space: Space, key: &[u8], value: Option<&[u8]>) {
+        let mut commit = backend::Commit::default();
+        match value {
+            Some(value) => commit.put(space, key, value),
+            None => commit.delete(space, key),
+        }
+        let outcome = self.backend.commit(commit).await.unwrap();
+        assert!(matches!(outcome, backend::Outcome::Committed { .. }));
+    }
+
+    /// Every key and value of a space, in key order.
+    pub(crate) async fn raw_entries(&self, space: Space) -> Vec<backend::Entry> {
+        self.backend
+            .scan(
+                space,
+                &backend::KeyRange::all(),
+                crate::domain::Direction::Ascending,
+                usize::MAX,
+            )
+            .await
+            .unwrap()
+    }
+}
+
+/// How many entries a whole-space read (`check`, `export`) takes at a time.
+const BATCH: usize = 4096;
+
+/// Every entry of one key space, in key order, a batch at a time.
+pub(crate) struct Batches<'a> {
+    backend: &'a dyn Backend,
+    space: Space,
+    range: backend::KeyRange,
+    done: bool,
+}
+
+impl Batches<'_> {
+    /// The next entries, or `None` after the last.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<backend::Entry>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let entries = self
+            .backend
+            .scan(
+                self.space,
+                &self.range,
+                crate::domain::Direction::Ascending,
+                BATCH,
+            )
+            .await?;
+        match entries.last() {
+            Some((last, _)) if entries.len() == BATCH => {
+                self.range.lower = std::ops::Bound::Excluded(last.clone())
+            }
+            _ => self.done = true,
+        }
+        Ok((!entries.is_empty()).then_some(entries))
+    }
+}
+
+impl Store {
+    /// Every entry of `space`, a batch at a time.
+    pub(crate) fn batches(&self, space: Space) -> Batches<'_> {
+        Batches {
+            backend: self.backend.as_ref(),
+            space,
+            range: backend::KeyRange::all(),
+            done: false,
+        }
     }
 }
 
 /// Stores the format version in a new database, or checks it in an old one.
-fn check_format_version(meta: &sled::Tree, path: &str) -> Result<()> {
-    match meta.get(FORMAT_VERSION_KEY)? {
-        None => {
-            meta.insert(FORMAT_VERSION_KEY, &FORMAT_VERSION.to_be_bytes())?;
-            Ok(())
-        }
-        Some(bytes) => {
-            let found = <[u8; 4]>::try_from(bytes.as_ref())
-                .map(u32::from_be_bytes)
-                .map_err(|_| Error::Corrupt(format!("format version in {path} is not 4 bytes")))?;
-            if found == FORMAT_VERSION {
-                Ok(())
-            } else {
-                Err(Error::FormatVersion {
-                    path: path.to_owned(),
-                    found,
-                    expected: FORMAT_VERSION,
-                })
-            }
-        }
+async fn check_format_version(backend: &dyn Backend, place: &str) -> Result<()> {
+    let stored = backend.get(Space::Meta, FORMAT_VERSION_KEY).await?;
+    let Some(bytes) = stored else {
+        let mut commit = backend::Commit::default();
+        commit.check_absent(Space::Meta, FORMAT_VERSION_KEY);
+        commit.put(
+            Space::Meta,
+            FORMAT_VERSION_KEY,
+            FORMAT_VERSION.to_be_bytes(),
+        );
+        // A conflict means another handle wrote it first: check that one.
+        return match backend.commit(commit).await? {
+            backend::Outcome::Committed { .. } => Ok(()),
+            backend::Outcome::Conflict => Box::pin(check_format_version(backend, place)).await,
+        };
+    };
+    let found = <[u8; 4]>::try_from(bytes.as_slice())
+        .map(u32::from_be_bytes)
+        .map_err(|_| Error::Corrupt(format!("format version in {place} is not 4 bytes")))?;
+    if found == FORMAT_VERSION {
+        Ok(())
+    } else {
+        Err(Error::FormatVersion {
+            path: place.to_owned(),
+            found,
+            expected: FORMAT_VERSION,
+        })
+    }
+}
+
+/// The id of the database, made now (16 random bytes, in hex) if it has
+/// none: a database written before ids existed gets one on its next open.
+async fn database_id(backend: &dyn Backend) -> Result<String> {
+    if let Some(id) = backend.get(Space::Meta, DATABASE_ID_KEY).await? {
+        return String::from_utf8(id)
+            .map_err(|_| Error::Corrupt("the database id is not text".into()));
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| Error::Storage(format!("cannot make a database id: {error}").into()))?;
+    let id = hex::encode(bytes);
+    let mut commit = backend::Commit::default();
+    commit.check_absent(Space::Meta, DATABASE_ID_KEY);
+    commit.put(Space::Meta, DATABASE_ID_KEY, id.clone());
+    match backend.commit(commit).await? {
+        backend::Outcome::Committed { .. } => Ok(id),
+        backend::Outcome::Conflict => Box::pin(database_id(backend)).await,
     }
 }
 
@@ -213,19 +296,20 @@ fn check_format_version(meta: &sled::Tree, path: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_database_of_another_format_version_is_refused() {
+    #[tokio::test]
+    async fn a_database_of_another_format_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
-        store
-            .trees
-            .meta
-            .insert(FORMAT_VERSION_KEY, &7u32.to_be_bytes())
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
             .unwrap();
-        store.flush().unwrap();
+        store
+            .poke(Space::Meta, FORMAT_VERSION_KEY, Some(&7u32.to_be_bytes()))
+            .await;
+        store.flush().await.unwrap();
 
         let error = store
             .reopen(dir.path(), StoreOptions::new(1 << 20))
+            .await
             .err()
             .unwrap();
 
@@ -239,15 +323,36 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_database_held_by_another_handle_is_in_use() {
+    #[tokio::test]
+    async fn a_database_held_by_another_handle_is_in_use() {
         let dir = tempfile::tempdir().unwrap();
-        let _held = Store::open(dir.path(), StoreOptions::new(1 << 20)).unwrap();
+        let _held = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
         // sled takes an flock on its own file descriptor, so a second open
         // is refused even from the same process.
         let error = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
             .err()
             .unwrap();
         assert!(matches!(error, Error::DatabaseInUse { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_database_id_is_kept_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        let id = store.database_id().to_owned();
+        store.flush().await.unwrap();
+
+        let store = store
+            .reopen(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+
+        assert_eq!(store.database_id(), id);
+        assert_eq!(id.len(), 32);
     }
 }

@@ -1,10 +1,13 @@
-//! Keyset pagination over anything that scans keys in order: a sled index
-//! tree or a small sorted map. A position is the list's tag byte followed by
-//! the key of the item, so a page costs a range scan from that key, however
-//! many items precede it.
+//! Keyset pagination over anything that scans keys in order: a backend's
+//! key space or a small sorted map. A position is the list's tag byte
+//! followed by the key of the item, so a page costs a bounded scan from
+//! that key, however many items precede it.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
+use super::backend::KeyRange;
 use super::keys::prefix_end;
 use crate::domain::{Direction, Limit, Page, PageRequest, Position};
 use crate::error::{Error, Result};
@@ -12,7 +15,7 @@ use crate::error::{Error, Result};
 /// One list the store can page through.
 pub(super) struct Listing {
     /// The first byte of every position of this list, so that a cursor of one
-    /// list is refused by another.
+    /// list is refused by another (the tags are in `keys::tag`).
     pub tag: u8,
     /// Every key of the list starts with this.
     pub prefix: Vec<u8>,
@@ -67,16 +70,18 @@ impl Listing {
     }
 }
 
-/// Reads one page of `listing`. `scan(lower, upper)` yields the items whose
-/// keys lie within the bounds, in ascending key order; it may skip items (a
-/// filter), and the page and its flags stay consistent with what it yields.
-pub(super) fn paginate<T, I>(
+/// Reads one page of `listing`. `take(range, direction, n)` returns up to
+/// `n` items whose keys lie in `range`, from its low end (ascending) or its
+/// high end (descending), in that order; it may skip items (a filter), and
+/// the page and its flags stay consistent with what it returns.
+pub(super) async fn paginate<T, Take, Taking>(
     listing: &Listing,
     request: &PageRequest,
-    scan: impl Fn(Bound<Vec<u8>>, Bound<Vec<u8>>) -> I,
+    take: Take,
 ) -> Result<Page<T>>
 where
-    I: DoubleEndedIterator<Item = Result<(Vec<u8>, T)>>,
+    Take: Fn(KeyRange, Direction, usize) -> Taking,
+    Taking: Future<Output = Result<Vec<(Vec<u8>, T)>>>,
 {
     let after = request.after().map(|p| listing.key_of(p)).transpose()?;
     let before = request.before().map(|p| listing.key_of(p)).transpose()?;
@@ -92,28 +97,37 @@ where
     };
     let lower = tighter_lower(list_lower.clone(), low_cursor.map_or(Unbounded, Excluded));
     let upper = tighter_upper(list_upper.clone(), high_cursor.map_or(Unbounded, Excluded));
+    let range = KeyRange::new(lower, upper);
+    let exists = |lower, upper| {
+        let taking = take(KeyRange::new(lower, upper), Direction::Ascending, 1);
+        async move { Ok::<_, Error>(!taking.await?.is_empty()) }
+    };
+    let forward = listing.direction;
+    let backward = match forward {
+        Direction::Ascending => Direction::Descending,
+        Direction::Descending => Direction::Ascending,
+    };
 
-    // Items in list order are ascending keys for an ascending list.
     let (mut items, has_next_page, has_previous_page) = match request.limit() {
         Limit::First(n) => {
-            let mut items = take(&scan, lower, upper, ascending, n + 1)?;
+            let mut items = take(range, forward, n + 1).await?;
             let has_next = items.len() > n;
             items.truncate(n);
             let has_previous = match after {
-                Some(after) if ascending => exists(&scan, list_lower, Included(after))?,
-                Some(after) => exists(&scan, Included(after), list_upper)?,
+                Some(after) if ascending => exists(list_lower, Included(after)).await?,
+                Some(after) => exists(Included(after), list_upper).await?,
                 None => false,
             };
             (items, has_next, has_previous)
         }
         Limit::Last(n) => {
-            let mut items = take(&scan, lower, upper, !ascending, n + 1)?;
+            let mut items = take(range, backward, n + 1).await?;
             let has_previous = items.len() > n;
             items.truncate(n);
             items.reverse();
             let has_next = match before {
-                Some(before) if ascending => exists(&scan, Included(before), list_upper)?,
-                Some(before) => exists(&scan, list_lower, Included(before))?,
+                Some(before) if ascending => exists(Included(before), list_upper).await?,
+                Some(before) => exists(list_lower, Included(before)).await?,
                 None => false,
             };
             (items, has_next, has_previous)
@@ -129,52 +143,27 @@ where
     })
 }
 
-/// Up to `n` items within the bounds, from the low end or the high end.
-fn take<T, I>(
-    scan: &impl Fn(Bound<Vec<u8>>, Bound<Vec<u8>>) -> I,
-    lower: Bound<Vec<u8>>,
-    upper: Bound<Vec<u8>>,
-    from_low_end: bool,
+/// `paginate`'s `take` over a sorted map in memory.
+pub(super) async fn take_sorted<T: Clone>(
+    sorted: &BTreeMap<Vec<u8>, T>,
+    range: KeyRange,
+    direction: Direction,
     n: usize,
-) -> Result<Vec<(Vec<u8>, T)>>
-where
-    I: DoubleEndedIterator<Item = Result<(Vec<u8>, T)>>,
-{
-    if is_empty(&lower, &upper) {
+) -> Result<Vec<(Vec<u8>, T)>> {
+    if range.is_empty() {
         return Ok(Vec::new());
     }
-    let items = scan(lower, upper);
-    if from_low_end {
-        items.take(n).collect()
-    } else {
-        items.rev().take(n).collect()
-    }
-}
-
-/// Whether any item lies within the bounds.
-fn exists<T, I>(
-    scan: &impl Fn(Bound<Vec<u8>>, Bound<Vec<u8>>) -> I,
-    lower: Bound<Vec<u8>>,
-    upper: Bound<Vec<u8>>,
-) -> Result<bool>
-where
-    I: DoubleEndedIterator<Item = Result<(Vec<u8>, T)>>,
-{
-    Ok(!take(scan, lower, upper, true, 1)?.is_empty())
-}
-
-/// Whether no key can lie between the bounds (scanning such a range would
-/// panic in a `BTreeMap`).
-fn is_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
-    match (lower, upper) {
-        (Included(low), Included(high)) => low > high,
-        (Included(low) | Excluded(low), Included(high) | Excluded(high)) => low >= high,
-        _ => false,
-    }
+    let items = sorted
+        .range((range.lower, range.upper))
+        .map(|(key, item)| (key.clone(), item.clone()));
+    Ok(match direction {
+        Direction::Ascending => items.take(n).collect(),
+        Direction::Descending => items.rev().take(n).collect(),
+    })
 }
 
 /// The tighter of two lower bounds.
-fn tighter_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+pub(super) fn tighter_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     match (&a, &b) {
         (Unbounded, _) => b,
         (_, Unbounded) => a,
@@ -189,7 +178,7 @@ fn tighter_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
 }
 
 /// The tighter of two upper bounds.
-fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+pub(super) fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     match (&a, &b) {
         (Unbounded, _) => b,
         (_, Unbounded) => a,
@@ -205,18 +194,15 @@ fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     /// Pages through the keys 1..=7 under prefix 9, in the given direction,
     /// following cursors, and returns the pages.
-    fn walk(direction: Direction, forward: bool, size: i32) -> Vec<(Vec<u8>, bool, bool)> {
+    async fn walk(direction: Direction, forward: bool, size: i32) -> Vec<(Vec<u8>, bool, bool)> {
         let map: BTreeMap<Vec<u8>, u8> = (1..=7)
             .map(|n| (vec![9, n], n))
             .chain([(vec![8, 1], 0)])
             .collect();
-        let scan = |lower, upper| map.range((lower, upper)).map(|(k, v)| Ok((k.clone(), *v)));
         let listing = Listing::new(3, vec![9], direction);
         let mut pages = Vec::new();
         let mut cursor = None;
@@ -227,7 +213,11 @@ mod tests {
                 PageRequest::new(None, None, Some(size), cursor.clone())
             }
             .unwrap();
-            let page = paginate(&listing, &request, scan).unwrap();
+            let page = paginate(&listing, &request, |range, direction, n| {
+                take_sorted(&map, range, direction, n)
+            })
+            .await
+            .unwrap();
             let values: Vec<u8> = page.items.iter().map(|(_, v)| *v).collect();
             pages.push((values, page.has_previous_page, page.has_next_page));
             let more = if forward {
@@ -251,10 +241,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn forward_and_backward_walks_cover_the_list_once() {
+    #[tokio::test]
+    async fn forward_and_backward_walks_cover_the_list_once() {
         assert_eq!(
-            walk(Direction::Ascending, true, 3),
+            walk(Direction::Ascending, true, 3).await,
             vec![
                 (vec![1, 2, 3], false, true),
                 (vec![4, 5, 6], true, true),
@@ -262,7 +252,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            walk(Direction::Ascending, false, 3),
+            walk(Direction::Ascending, false, 3).await,
             vec![
                 (vec![5, 6, 7], true, false),
                 (vec![2, 3, 4], true, true),
@@ -270,14 +260,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            walk(Direction::Descending, true, 4),
+            walk(Direction::Descending, true, 4).await,
             vec![
                 (vec![7, 6, 5, 4], false, true),
                 (vec![3, 2, 1], true, false)
             ]
         );
         assert_eq!(
-            walk(Direction::Descending, false, 4),
+            walk(Direction::Descending, false, 4).await,
             vec![
                 (vec![4, 3, 2, 1], true, false),
                 (vec![7, 6, 5], false, true)
@@ -285,17 +275,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn foreign_cursors_are_refused() {
+    #[tokio::test]
+    async fn foreign_cursors_are_refused() {
         let map: BTreeMap<Vec<u8>, u8> = BTreeMap::new();
-        let scan = |lower, upper| map.range((lower, upper)).map(|(k, v)| Ok((k.clone(), *v)));
         let listing = Listing::new(3, vec![9], Direction::Ascending);
         for foreign in [vec![4, 9, 1], vec![3, 8, 1], vec![]] {
             let request = PageRequest::new(Some(1), Some(Position(foreign)), None, None).unwrap();
-            assert!(matches!(
-                paginate(&listing, &request, scan),
-                Err(Error::BadInput(_))
-            ));
+            let page = paginate(&listing, &request, |range, direction, n| {
+                take_sorted(&map, range, direction, n)
+            })
+            .await;
+            assert!(matches!(page, Err(Error::BadInput(_))));
         }
     }
 }

@@ -57,7 +57,7 @@ pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     args.cors_origins = vec!["https://allowed.example".to_owned()];
     args.max_websockets = 4;
     edit(&mut args);
-    let application = Application::build(&args).expect("the server starts");
+    let application = Application::build(&args).await.expect("the server starts");
     let app = TestApp {
         address: format!("http://127.0.0.1:{}", application.port()),
         store: application.store().clone(),

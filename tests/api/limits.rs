@@ -142,7 +142,10 @@ async fn a_budget_below_the_highest_query_cost_is_refused_at_start() {
     ])
     .serve;
     args.database = tradegraph::config::DatabaseArgs::at(dir.path().join("data"));
-    let error = tradegraph::app::Application::build(&args).err().unwrap();
+    let error = tradegraph::app::Application::build(&args)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         error.to_string(),
         "--cost-budget-per-minute must be at least --max-cost (50000), got 100"

@@ -259,8 +259,9 @@ async fn a_seed_refresh_leaves_shipments_changed_through_the_api_alone() {
     )
     .await;
 
-    let report =
-        seed::apply(&app.store, &seed::load(None).expect("the seed loads")).expect("a refresh");
+    let report = seed::apply(&app.store, &seed::load(None).expect("the seed loads"))
+        .await
+        .expect("a refresh");
 
     assert_eq!((report.kept, report.updated), (1, 0));
     let after = app

@@ -43,42 +43,53 @@ fn seeding_twice_leaves_the_same_database() {
     assert_eq!(second, (true, report(0, 60), String::new()));
 }
 
-#[test]
-fn a_refresh_leaves_records_changed_through_the_api_alone() {
+#[actix_web::test]
+async fn a_refresh_leaves_records_changed_through_the_api_alone() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).expect("the store opens");
+    let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+        .await
+        .expect("the store opens");
     let data = seed::load(None).expect("the seed loads");
-    seed::apply(&store, &data).expect("seeding works");
+    seed::apply(&store, &data).await.expect("seeding works");
     let code = ProvinceCode::parse("CN-AH").expect("a code");
-    let mut edited: Province = store.get(&code).expect("a read").expect("Anhui");
+    let mut edited: Province = store.get(&code).await.expect("a read").expect("Anhui");
     edited.name = "Anhui (edited)".into();
     edited.meta = RecordMeta {
         version: 2,
         origin: Origin::Api,
     };
-    store.put(&edited).expect("a write");
+    store.put(&edited).await.expect("a write");
 
-    let report = seed::apply(&store, &data).expect("seeding works");
+    let report = seed::apply(&store, &data).await.expect("seeding works");
 
     assert_eq!(
         (report.added, report.updated, report.kept, report.unchanged),
         (0, 0, 1, 59)
     );
-    assert_eq!(store.get::<Province>(&code).expect("a read"), Some(edited));
+    assert_eq!(
+        store.get::<Province>(&code).await.expect("a read"),
+        Some(edited)
+    );
 }
 
-#[test]
-fn a_changed_seed_file_updates_the_seeded_record_and_raises_its_version() {
+#[actix_web::test]
+async fn a_changed_seed_file_updates_the_seeded_record_and_raises_its_version() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(dir.path(), StoreOptions::new(1 << 20)).expect("the store opens");
+    let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+        .await
+        .expect("the store opens");
     let mut data = seed::load(None).expect("the seed loads");
-    seed::apply(&store, &data).expect("seeding works");
+    seed::apply(&store, &data).await.expect("seeding works");
     data.provinces[0].name_zh = "安徽省".into();
 
-    let report = seed::apply(&store, &data).expect("seeding works");
+    let report = seed::apply(&store, &data).await.expect("seeding works");
 
     let code = data.provinces[0].code.clone();
-    let stored: Province = store.get(&code).expect("a read").expect("the province");
+    let stored: Province = store
+        .get(&code)
+        .await
+        .expect("a read")
+        .expect("the province");
     assert_eq!((report.updated, report.unchanged), (1, 59));
     assert_eq!(
         (stored.name_zh.as_str(), stored.meta.version),
@@ -166,11 +177,14 @@ async fn synthetic_shipments_are_marked_and_filtered_out() {
     let data_dir = dir.path().join("data");
     let (ok, stdout, _) = run_seed(&data_dir, &["--synthetic-shipments", "1000"]);
     assert!(ok, "{stdout}");
-    let store = Store::open(&data_dir, StoreOptions::new(1 << 20)).expect("the store opens");
+    let store = Store::open(&data_dir, StoreOptions::new(1 << 20))
+        .await
+        .expect("the store opens");
 
-    assert_eq!(store.synthetic_count().expect("a count"), 1000);
+    assert_eq!(store.synthetic_count().await.expect("a count"), 1000);
     let first = store
         .shipment_by_reference("SYN-00000001")
+        .await
         .expect("a read")
         .expect("the first synthetic shipment");
     assert_eq!(first.meta.origin, Origin::Synthetic);

@@ -313,7 +313,7 @@ impl CatalogMutation {
             meta: RecordMeta::new(Origin::Api),
         };
         let store = ctx.data_unchecked::<Store>();
-        let stored = store.record_trade_flow(flow).api()?;
+        let stored = store.record_trade_flow(flow).await.api()?;
         store.make_durable().await.api()?;
         Ok(RecordTradeFlowPayload {
             trade_flow: TradeFlow(stored),
@@ -324,7 +324,7 @@ impl CatalogMutation {
 /// Writes a new catalog record and waits until it is on disk.
 async fn insert<R: Catalog>(ctx: &Context<'_>, record: &R) -> async_graphql::Result<()> {
     let store = ctx.data_unchecked::<Store>();
-    store.insert_new(record).api()?;
+    store.insert_new(record).await.api()?;
     store.make_durable().await.api()
 }
 

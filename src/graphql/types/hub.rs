@@ -200,6 +200,7 @@ impl HubRoot {
         let (page, total) = ctx
             .data_unchecked::<Store>()
             .hub_page(kind.map(Into::into), &request)
+            .await
             .api()?;
         Ok(Connection::new(page.map(Hub), Total::Known(total)))
     }
@@ -225,7 +226,11 @@ impl HubRoot {
         before: Option<String>,
     ) -> async_graphql::Result<Connection<Company>> {
         let request = page_request(first, after, last, before).api()?;
-        let (page, total) = ctx.data_unchecked::<Store>().company_page(&request).api()?;
+        let (page, total) = ctx
+            .data_unchecked::<Store>()
+            .company_page(&request)
+            .await
+            .api()?;
         Ok(Connection::new(page.map(Company), Total::Known(total)))
     }
 }

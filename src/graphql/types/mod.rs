@@ -147,8 +147,8 @@ impl NodeRoot {
             return Err(Error::bad_input("text must not be empty")).api();
         }
         let store = ctx.data_unchecked::<Store>();
-        let shipment = store.shipment_by_reference(&text).api()?;
-        let hits = store.search(&text, limit).api()?;
+        let shipment = store.shipment_by_reference(&text).await.api()?;
+        let hits = store.search(&text, limit).await.api()?;
         let results = shipment
             .map(|s| SearchResult::Shipment(Shipment(s)))
             .into_iter()

@@ -171,6 +171,7 @@ impl PartnerRoot {
         let (page, total) = ctx
             .data_unchecked::<Store>()
             .partner_page(kind.map(Into::into), &request)
+            .await
             .api()?;
         Ok(Connection::new(page.map(TradePartner), Total::Known(total)))
     }

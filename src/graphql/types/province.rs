@@ -178,6 +178,7 @@ impl ProvinceRoot {
         Ok(ctx
             .data_unchecked::<Store>()
             .find_province(&code)
+            .await
             .api()?
             .map(Province))
     }
@@ -203,6 +204,7 @@ impl ProvinceRoot {
         let (page, total) = ctx
             .data_unchecked::<Store>()
             .province_page(field, direction, &request)
+            .await
             .api()?;
         Ok(Connection::new(page.map(Province), Total::Known(total)))
     }
@@ -216,6 +218,7 @@ impl ProvinceRoot {
         Ok(ctx
             .data_unchecked::<Store>()
             .get::<domain::NationalSummary>(&year)
+            .await
             .api()?
             .map(super::figures::NationalSummary))
     }

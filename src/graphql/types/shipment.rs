@@ -367,6 +367,7 @@ impl ShipmentRoot {
         Ok(ctx
             .data_unchecked::<Store>()
             .shipment_by_reference(&reference)
+            .await
             .api()?
             .map(Shipment))
     }

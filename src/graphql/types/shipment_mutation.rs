@@ -253,15 +253,18 @@ impl From<WriteError> for async_graphql::Error {
     }
 }
 
-/// Writes one change, waits until it is on disk, then publishes it.
+/// Writes one change, waits until it is on disk, then publishes its event
+/// (an insert retried under its idempotency key changes nothing and
+/// publishes none).
 async fn write_one(
     ctx: &Context<'_>,
     write: ShipmentWrite,
     kind: ShipmentEventKind,
 ) -> Result<domain::Shipment, WriteError> {
     let store = ctx.data_unchecked::<Store>();
-    let written = store
-        .write_shipments(vec![write])
+    let change = store
+        .change_shipment(write)
+        .await
         .map_err(|error| match error {
             Error::Conflict { .. } => WriteError::Conflict(to_graphql(&error)),
             other => WriteError::Other(to_graphql(&other)),
@@ -270,14 +273,11 @@ async fn write_one(
         .make_durable()
         .await
         .map_err(|error| WriteError::Other(to_graphql(&error)))?;
-    let shipment = written.into_iter().next().ok_or_else(|| {
-        WriteError::Other(to_graphql(&Error::Corrupt(
-            "a write returned no shipment".into(),
-        )))
-    })?;
-    ctx.data_unchecked::<Events>()
-        .publish(kind, shipment.clone());
-    Ok(shipment)
+    if let Some(sequence) = change.event {
+        ctx.data_unchecked::<Events>()
+            .publish(kind, change.shipment.clone(), sequence);
+    }
+    Ok(change.shipment)
 }
 
 /// The shipment id a global id names; another type's id is a BAD_USER_INPUT.
@@ -297,7 +297,7 @@ async fn current_shipment(
     id: ShipmentId,
 ) -> async_graphql::Result<domain::Shipment> {
     // Read the store directly: the request's loader may hold an older copy.
-    let mut found = ctx.data_unchecked::<Store>().shipments(&[id]).api()?;
+    let mut found = ctx.data_unchecked::<Store>().shipments(&[id]).await.api()?;
     found
         .remove(&id)
         .ok_or_else(|| to_graphql(&Error::NotFound(format!("no shipment with id {}", id))))

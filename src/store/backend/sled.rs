@@ -160,41 +160,44 @@ impl Backend for SledBackend {
             .enumerate()
             .map(|(place, space)| (*space, place))
             .collect();
-        let applied = trees.as_slice().transaction(|tx| -> TxResult<(u64, Vec<u64>)> {
-            for check in &commit.checks {
-                let holds = match check {
-                    Check::Absent(space, key) => tx[place[space]].get(key)?.is_none(),
-                    Check::Holds(space, key, value) => {
-                        tx[place[space]].get(key)?.as_deref() == Some(value.as_slice())
-                    }
-                };
-                if !holds {
-                    return Err(ConflictableTransactionError::Abort(Abort::Conflict));
-                }
-            }
-            for write in &commit.writes {
-                match write {
-                    Write::Put(space, key, value) => {
-                        tx[place[space]].insert(key.as_slice(), value.as_slice())?;
-                    }
-                    Write::Delete(space, key) => {
-                        tx[place[space]].remove(key.as_slice())?;
+        let applied = trees
+            .as_slice()
+            .transaction(|tx| -> TxResult<(u64, Vec<u64>)> {
+                for check in &commit.checks {
+                    let holds = match check {
+                        Check::Absent(space, key) => tx[place[space]].get(key)?.is_none(),
+                        Check::Holds(space, key, value) => {
+                            tx[place[space]].get(key)?.as_deref() == Some(value.as_slice())
+                        }
+                    };
+                    if !holds {
+                        return Err(ConflictableTransactionError::Abort(Abort::Conflict));
                     }
                 }
-            }
-            let mut counters = Vec::with_capacity(commit.increments.len());
-            for each in &commit.increments {
-                let tree = &tx[place[&each.space]];
-                let stored = decode_counter(tree.get(&each.key)?.as_deref()).map_err(failed)?;
-                let value = add_to_counter(stored, each.delta);
-                tree.insert(each.key.as_slice(), &encode_counter(value))?;
-                counters.push(value);
-            }
-            let meta = &tx[place[&Space::Meta]];
-            let revision = decode_counter(meta.get(REVISION_KEY)?.as_deref()).map_err(failed)? + 1;
-            meta.insert(REVISION_KEY, &encode_counter(revision))?;
-            Ok((revision, counters))
-        });
+                for write in &commit.writes {
+                    match write {
+                        Write::Put(space, key, value) => {
+                            tx[place[space]].insert(key.as_slice(), value.as_slice())?;
+                        }
+                        Write::Delete(space, key) => {
+                            tx[place[space]].remove(key.as_slice())?;
+                        }
+                    }
+                }
+                let mut counters = Vec::with_capacity(commit.increments.len());
+                for each in &commit.increments {
+                    let tree = &tx[place[&each.space]];
+                    let stored = decode_counter(tree.get(&each.key)?.as_deref()).map_err(failed)?;
+                    let value = add_to_counter(stored, each.delta);
+                    tree.insert(each.key.as_slice(), &encode_counter(value))?;
+                    counters.push(value);
+                }
+                let meta = &tx[place[&Space::Meta]];
+                let revision =
+                    decode_counter(meta.get(REVISION_KEY)?.as_deref()).map_err(failed)? + 1;
+                meta.insert(REVISION_KEY, &encode_counter(revision))?;
+                Ok((revision, counters))
+            });
         let (revision, counters) = match applied {
             Ok(applied) => applied,
             Err(TransactionError::Abort(Abort::Conflict)) => return Ok(Outcome::Conflict),
@@ -229,6 +232,14 @@ impl Backend for SledBackend {
             )
             .collect();
         self.changes.record(CommitRecord { revision, changes });
+        // The feed advances over unbroken revisions only: a commit with a
+        // lower revision that applied first may not be recorded yet. It is
+        // recorded right after its transaction, with no await between, so
+        // this wait is short, and once it ends every read that starts sees
+        // this commit in the revision it reports.
+        while self.changes.revision() < revision {
+            std::thread::yield_now();
+        }
         self.group.committed(revision);
         Ok(Outcome::Committed { revision, counters })
     }
@@ -239,7 +250,12 @@ impl Backend for SledBackend {
                 let first = decode_counter(tx.get(key)?.as_deref())
                     .map_err(failed)?
                     .max(1);
-                tx.insert(key, &encode_counter(first + n))?;
+                let next = first.checked_add(n).ok_or_else(|| {
+                    failed(Error::Corrupt(format!(
+                        "allocating {n} ids from {first} would pass the last id"
+                    )))
+                })?;
+                tx.insert(key, &encode_counter(next))?;
                 Ok(first)
             })
             .map_err(|error| match error {

@@ -20,20 +20,18 @@
 //! marker is present, transactional shipment writes are refused, since they
 //! would hand out ids the run has used.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
 
-use super::{
-    abort, counter_key, decode_counter, for_each_entry, outside_transaction, reference_taken,
-    NEXT_ID_KEY,
-};
-use crate::domain::{Shipment, ShipmentId};
+use super::{counter_key, for_each_entry, reference_taken};
+use crate::domain::{Direction, Shipment, ShipmentId};
 use crate::error::{Error, Result};
+use crate::store::backend::{Entry, KeyRange, Space};
 use crate::store::codec::{decode, encode};
 use crate::store::keys::id_key;
+use crate::store::txn::transact;
 use crate::store::Store;
 
 /// The key in `meta` of the marker of an unfinished bulk insert.
@@ -58,11 +56,11 @@ pub trait ShipmentSource: Sync {
 /// A bulk insert, as its marker records it: shipment `number` gets the id
 /// `first_id + (number - numbers.start)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct BulkInsert {
+pub(in crate::store) struct BulkInsert {
     /// The numbers of the shipments it writes.
-    pub(super) numbers: Range<u64>,
+    pub(in crate::store) numbers: Range<u64>,
     /// The id of its first shipment.
-    pub(super) first_id: u64,
+    pub(in crate::store) first_id: u64,
 }
 
 impl BulkInsert {
@@ -75,31 +73,15 @@ impl BulkInsert {
     }
 }
 
-/// Where each tree's entries sit in a [`Chunk`]: the records, the
-/// references, then one slot per facet in the order of `FACETS`.
-const RECORD_SLOT: usize = 0;
-const REFERENCE_SLOT: usize = 1;
-const FIRST_INDEX_SLOT: usize = 2;
-const N_SLOTS: usize = FIRST_INDEX_SLOT + super::FACETS.len();
-
-/// Keys and values to insert into one tree.
-type Entries = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// The entries of some shipments, by tree, and how much they raise each
-/// counter.
+/// The entries of some shipments, by key space, and how much they raise
+/// each counter.
+#[derive(Default)]
 struct Chunk {
-    entries: Vec<Entries>,
+    entries: BTreeMap<Space, Vec<Entry>>,
     deltas: HashMap<Vec<u8>, u64>,
 }
 
 impl Chunk {
-    fn new() -> Self {
-        Self {
-            entries: vec![Vec::new(); N_SLOTS],
-            deltas: HashMap::new(),
-        }
-    }
-
     /// Adds the entries of the shipments numbered `numbers` of `run`.
     fn add(
         &mut self,
@@ -114,23 +96,28 @@ impl Chunk {
                 ..source.shipment(number)
             };
             let id = id_key(shipment.id).to_vec();
-            self.entries[RECORD_SLOT].push((id.clone(), encode(&shipment)?));
-            self.entries[REFERENCE_SLOT].push((shipment.reference.clone().into_bytes(), id));
+            self.push(Space::Shipments, (id.clone(), encode(&shipment)?));
+            self.push(
+                Space::ShipmentsByReference,
+                (shipment.reference.clone().into_bytes(), id),
+            );
             for_each_entry(&shipment, |facet, value, keys| {
-                let slot = &mut self.entries[FIRST_INDEX_SLOT + facet.index()];
-                slot.extend(keys.map(|key| (key, Vec::new())));
+                let space = self.entries.entry(facet.space()).or_default();
+                space.extend(keys.map(|key| (key, Vec::new())));
                 *self.deltas.entry(counter_key(facet, value)).or_default() += 1;
-                Ok(())
-            })
-            .map_err(outside_transaction)?;
+            });
         }
         Ok(())
     }
 
+    fn push(&mut self, space: Space, entry: Entry) {
+        self.entries.entry(space).or_default().push(entry);
+    }
+
     /// Takes in the entries and counts of another chunk.
     fn merge(&mut self, other: Chunk) {
-        for (mine, theirs) in self.entries.iter_mut().zip(other.entries) {
-            mine.extend(theirs);
+        for (space, theirs) in other.entries {
+            self.entries.entry(space).or_default().extend(theirs);
         }
         merge_deltas(&mut self.deltas, other.deltas);
     }
@@ -143,11 +130,6 @@ fn merge_deltas(into: &mut HashMap<Vec<u8>, u64>, from: HashMap<Vec<u8>, u64>) {
     }
 }
 
-/// How many threads share the work: one per core.
-fn n_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
 impl Store {
     /// Inserts the shipments `source` makes for `numbers`, with ids from the
     /// next one, and all their index entries and counters, much faster than
@@ -158,72 +140,72 @@ impl Store {
     /// written after each chunk. Returns once everything is on disk.
     ///
     /// A crash or error part way leaves a marker, and until
-    /// [`Store::finish_bulk_insert`] completes the run, counters and the
-    /// next id do not count it and shipment writes are refused.
-    pub fn bulk_insert_shipments(
+    /// [`Store::finish_bulk_insert`] completes the run, counters do not
+    /// count it and shipment writes are refused.
+    pub async fn bulk_insert_shipments(
         &self,
         numbers: Range<u64>,
         source: &impl ShipmentSource,
         progress: impl FnMut(u64),
     ) -> Result<u64> {
-        let run = self.begin_bulk_insert(numbers, source)?;
-        self.run_bulk_insert(&run, source, progress)
+        let run = self.begin_bulk_insert(numbers, source).await?;
+        self.run_bulk_insert(&run, source, progress).await
     }
 
-    /// Checks that a run can start and writes its marker, on disk before
-    /// any of its entries.
-    fn begin_bulk_insert(
+    /// Checks that a run can start, takes its ids and writes its marker,
+    /// on disk before any of its entries.
+    async fn begin_bulk_insert(
         &self,
         numbers: Range<u64>,
         source: &impl ShipmentSource,
     ) -> Result<BulkInsert> {
-        if let Some(unfinished) = self.bulk_insert_marker()? {
+        if let Some(unfinished) = self.bulk_insert_marker().await? {
             return Err(unfinished_error(&unfinished));
         }
-        self.refuse_taken_references(numbers.clone(), source)?;
-        let run = BulkInsert {
-            numbers,
-            first_id: self.next_shipment_id()?,
-        };
-        self.trees.meta.insert(MARKER_KEY, encode(&run)?)?;
-        self.flush()?;
+        self.refuse_taken_references(numbers.clone(), source)
+            .await?;
+        let n_shipments = numbers.end - numbers.start;
+        let first_id = self
+            .backend
+            .allocate(Space::Meta, super::NEXT_ID_KEY, n_shipments)
+            .await?;
+        let run = BulkInsert { numbers, first_id };
+        let marker = encode(&run)?;
+        transact!(self, |txn| {
+            if let Some(other) = txn.get(Space::Meta, MARKER_KEY).await? {
+                return Err(unfinished_error(&decode(&other, "bulk insert marker")?));
+            }
+            txn.put(Space::Meta, MARKER_KEY, marker.clone());
+        })?;
+        self.backend.flush().await?;
         Ok(run)
     }
 
     /// The numbers of the shipments of a bulk insert that has not finished,
     /// if any: a crash or an error interrupted it.
-    pub fn unfinished_bulk_insert(&self) -> Result<Option<Range<u64>>> {
-        Ok(self.bulk_insert_marker()?.map(|run| run.numbers))
+    pub async fn unfinished_bulk_insert(&self) -> Result<Option<Range<u64>>> {
+        Ok(self.bulk_insert_marker().await?.map(|run| run.numbers))
     }
 
     /// Finishes a bulk insert a crash or error interrupted, by writing all
     /// of it again from `source`, which must be the source it was started
     /// with. Call it before anything else writes shipments. Returns how many
     /// shipments the run adds, 0 when no run was unfinished.
-    pub fn finish_bulk_insert(
+    pub async fn finish_bulk_insert(
         &self,
         source: &impl ShipmentSource,
         progress: impl FnMut(u64),
     ) -> Result<u64> {
-        match self.bulk_insert_marker()? {
-            Some(run) => self.run_bulk_insert(&run, source, progress),
+        match self.bulk_insert_marker().await? {
+            Some(run) => self.run_bulk_insert(&run, source, progress).await,
             None => Ok(0),
         }
-    }
-
-    /// The marker of an unfinished bulk insert.
-    pub(super) fn bulk_insert_marker(&self) -> Result<Option<BulkInsert>> {
-        self.trees
-            .meta
-            .get(MARKER_KEY)?
-            .map(|bytes| decode(&bytes, "bulk insert marker"))
-            .transpose()
     }
 
     /// Refuses a run whose references are stored already or repeat: found
     /// before anything is written, so that such a run leaves no marker
     /// behind that every start would fail to finish.
-    fn refuse_taken_references(
+    async fn refuse_taken_references(
         &self,
         numbers: Range<u64>,
         source: &impl ShipmentSource,
@@ -238,21 +220,39 @@ impl Store {
         };
         // One scan over the span of the run's references finds every stored
         // one among them; for a run of new references the span is empty.
-        let stored = &self.trees.shipments.by_reference;
-        for key in stored.range(first.as_bytes()..=last.as_bytes()).keys() {
-            let key = key?;
-            if let Ok(found) =
-                references.binary_search_by(|reference| reference.as_bytes().cmp(&key))
-            {
-                return Err(reference_taken(&references[found]));
+        let mut range = KeyRange::new(
+            std::ops::Bound::Included(first.as_bytes().to_vec()),
+            std::ops::Bound::Included(last.as_bytes().to_vec()),
+        );
+        loop {
+            let stored = self
+                .backend
+                .scan(
+                    Space::ShipmentsByReference,
+                    &range,
+                    Direction::Ascending,
+                    1024,
+                )
+                .await?;
+            for (key, _) in &stored {
+                if let Ok(found) =
+                    references.binary_search_by(|reference| reference.as_bytes().cmp(key))
+                {
+                    return Err(reference_taken(&references[found]));
+                }
+            }
+            match stored.last() {
+                Some((last, _)) if stored.len() == 1024 => {
+                    range.lower = std::ops::Bound::Excluded(last.clone())
+                }
+                _ => return Ok(()),
             }
         }
-        Ok(())
     }
 
-    /// Writes every entry of `run`, chunk by chunk, then its counters and
-    /// the next id in one transaction that also removes its marker.
-    fn run_bulk_insert(
+    /// Writes every entry of `run`, chunk by chunk, then its counters in
+    /// one commit that also removes its marker.
+    async fn run_bulk_insert(
         &self,
         run: &BulkInsert,
         source: &impl ShipmentSource,
@@ -264,86 +264,39 @@ impl Store {
             let end = run.numbers.end.min(start.saturating_add(CHUNK));
             let chunk = build_chunk(run, start..end, source)?;
             merge_deltas(&mut deltas, chunk.deltas);
-            self.write_entries(chunk.entries)?;
+            self.backend
+                .bulk_load(chunk.entries.into_iter().collect())
+                .await?;
             progress(end - start);
             start = end;
         }
-        self.end_bulk_insert(run, &deltas)?;
+        self.end_bulk_insert(run, &deltas).await?;
         Ok(run.numbers.end - run.numbers.start)
     }
 
-    /// Writes each tree's entries, sorted, one tree at a time per thread,
-    /// the largest first. Plain inserts, not `apply_batch`: a batch holds
-    /// sled's global write lock, which would let one thread write at a time.
-    fn write_entries(&self, entries: Vec<Entries>) -> Result<()> {
-        let trees = &self.trees.shipments;
-        let mut jobs: Vec<(&sled::Tree, Entries)> = entries
-            .into_iter()
-            .enumerate()
-            .map(|(slot, entries)| {
-                let tree = match slot {
-                    RECORD_SLOT => &trees.records,
-                    REFERENCE_SLOT => &trees.by_reference,
-                    index => &trees.indexes[index - FIRST_INDEX_SLOT],
-                };
-                (tree, entries)
-            })
-            .collect();
-        // Longest first, each to the least loaded thread.
-        jobs.sort_by_key(|(_, entries)| std::cmp::Reverse(entries.len()));
-        let mut shares: Vec<(usize, Vec<_>)> = (0..n_threads()).map(|_| (0, Vec::new())).collect();
-        for job in jobs {
-            if let Some(share) = shares.iter_mut().min_by_key(|(load, _)| *load) {
-                share.0 += job.1.len();
-                share.1.push(job);
+    /// The one commit that finishes a run: adds its counts to the stored
+    /// counters, makes sure the next id is past its shipments (a run begun
+    /// by an older release took no ids ahead) and removes its marker.
+    /// Returns once it is on disk.
+    async fn end_bulk_insert(
+        &self,
+        run: &BulkInsert,
+        deltas: &HashMap<Vec<u8>, u64>,
+    ) -> Result<()> {
+        let marker = encode(run)?;
+        transact!(self, |txn| {
+            if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice()) {
+                return Err(Error::Corrupt(
+                    "the marker of a bulk insert changed while it ran".into(),
+                ));
             }
-        }
-        std::thread::scope(|scope| {
-            let writers: Vec<_> = shares
-                .into_iter()
-                .map(|(_, jobs)| {
-                    scope.spawn(move || -> Result<()> {
-                        for (tree, mut entries) in jobs {
-                            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                            for (key, value) in entries {
-                                tree.insert(key, value)?;
-                            }
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            writers.into_iter().try_for_each(join)
-        })
-    }
-
-    /// The one transaction that finishes a run: adds its counts to the
-    /// stored counters, sets the next id past its shipments and removes its
-    /// marker. Returns once it is on disk.
-    fn end_bulk_insert(&self, run: &BulkInsert, deltas: &HashMap<Vec<u8>, u64>) -> Result<()> {
-        let trees = &self.trees.shipments;
-        (&trees.counts, &self.trees.meta)
-            .transaction(|(counts, meta)| {
-                let next_id = decode_counter(meta.get(NEXT_ID_KEY)?.as_deref())
-                    .map_err(abort)?
-                    .max(1);
-                if next_id != run.first_id {
-                    return Err(abort(Error::Corrupt(format!(
-                        "next_shipment_id is {next_id}, but the unfinished bulk insert starts at id {}",
-                        run.first_id
-                    ))));
-                }
-                for (key, delta) in deltas {
-                    let count = decode_counter(counts.get(key)?.as_deref()).map_err(abort)?;
-                    counts.insert(key.as_slice(), &(count + delta).to_be_bytes())?;
-                }
-                meta.insert(NEXT_ID_KEY, &run.end_id().to_be_bytes())?;
-                meta.remove(MARKER_KEY)?;
-                Ok(())
-            })
-            .map_err(crate::store::from_transaction)?;
-        self.commit.committed();
-        self.flush()
+            for (key, delta) in deltas {
+                txn.increment(Space::ShipmentCounts, key.clone(), *delta as i64);
+            }
+            super::raise_next_id(&mut txn, run.end_id()).await?;
+            txn.delete(Space::Meta, MARKER_KEY);
+        })?;
+        self.backend.flush().await
     }
 }
 
@@ -354,7 +307,7 @@ fn build_chunk(
     numbers: Range<u64>,
     source: &impl ShipmentSource,
 ) -> Result<Chunk> {
-    let n_threads = n_threads() as u64;
+    let n_threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;
     let share = (numbers.end - numbers.start).div_ceil(n_threads).max(1);
     std::thread::scope(|scope| {
         let builders: Vec<_> = (numbers.start..numbers.end)
@@ -362,24 +315,20 @@ fn build_chunk(
             .map(|start| {
                 let end = numbers.end.min(start + share);
                 scope.spawn(move || {
-                    let mut chunk = Chunk::new();
+                    let mut chunk = Chunk::default();
                     chunk.add(run, start..end, source).map(|()| chunk)
                 })
             })
             .collect();
-        let mut chunk = Chunk::new();
+        let mut chunk = Chunk::default();
         for builder in builders {
-            chunk.merge(join(builder)?);
+            let built = builder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            chunk.merge(built);
         }
         Ok(chunk)
     })
-}
-
-/// The result of a thread; its panic, a bug, goes on in the caller.
-fn join<T>(thread: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
-    thread
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The error of a write while a bulk insert is unfinished.
@@ -419,47 +368,46 @@ mod tests {
     }
 
     /// A store with the seed data, and a source of shipments.
-    fn seeded() -> (tempfile::TempDir, Store, Cycled) {
+    async fn seeded() -> (tempfile::TempDir, Store, Cycled) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), options()).unwrap();
+        let store = Store::open(dir.path(), options()).await.unwrap();
         let data = seed::load(None).unwrap();
-        seed::apply(&store, &data).unwrap();
+        seed::apply(&store, &data).await.unwrap();
         (dir, store, Cycled(data.shipments))
     }
 
-    /// Every key and value of every tree, by tree name (sled lists the
-    /// names in no fixed order).
-    fn contents(store: &Store) -> Vec<(Vec<u8>, Entries)> {
-        let mut names = store.db.tree_names();
-        names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let tree = store.db.open_tree(&name).unwrap();
-                let entries = tree
-                    .iter()
-                    .map(|entry| {
-                        let (key, value) = entry.unwrap();
-                        (key.to_vec(), value.to_vec())
-                    })
-                    .collect();
-                (name.to_vec(), entries)
-            })
-            .collect()
+    /// Every key and value of every space but `meta`, whose revision and
+    /// database id differ between any two databases, and the next id.
+    async fn contents(store: &Store) -> Vec<(Space, Vec<Entry>)> {
+        let mut contents = Vec::new();
+        for space in Space::ALL {
+            let entries = match space {
+                Space::Meta => store
+                    .raw_entries(space)
+                    .await
+                    .into_iter()
+                    .filter(|(key, _)| key == super::super::NEXT_ID_KEY)
+                    .collect(),
+                _ => store.raw_entries(space).await,
+            };
+            contents.push((space, entries));
+        }
+        contents
     }
 
-    fn n_shipments(store: &Store) -> u64 {
-        store.shipment_counts(&[Default::default()]).unwrap()[0]
+    async fn n_shipments(store: &Store) -> u64 {
+        store.shipment_counts(&[Default::default()]).await.unwrap()[0]
     }
 
-    #[test]
-    fn a_bulk_insert_stores_what_transactions_store() {
-        let (_bulk_dir, bulk, source) = seeded();
-        let (_dir, transactional, _) = seeded();
+    #[tokio::test]
+    async fn a_bulk_insert_stores_what_transactions_store() {
+        let (_bulk_dir, bulk, source) = seeded().await;
+        let (_dir, transactional, _) = seeded().await;
 
         let mut reported = 0;
         let added = bulk
             .bulk_insert_shipments(0..N, &source, |n| reported += n)
+            .await
             .unwrap();
         let writes = (0..N)
             .map(|number| {
@@ -469,60 +417,71 @@ mod tests {
                 })
             })
             .collect();
-        transactional.write_shipments(writes).unwrap();
+        transactional.write_shipments(writes).await.unwrap();
 
         assert_eq!((added, reported), (N, N));
-        assert!(contents(&bulk) == contents(&transactional));
-        assert_eq!(bulk.check().unwrap().problems, Vec::<String>::new());
-        assert_eq!(n_shipments(&bulk), N_SEEDED + N);
-        assert_eq!(bulk.unfinished_bulk_insert().unwrap(), None);
+        assert!(contents(&bulk).await == contents(&transactional).await);
+        assert_eq!(bulk.check().await.unwrap().problems, Vec::<String>::new());
+        assert_eq!(n_shipments(&bulk).await, N_SEEDED + N);
+        assert_eq!(bulk.unfinished_bulk_insert().await.unwrap(), None);
     }
 
-    #[test]
-    fn an_interrupted_bulk_insert_is_refused_reported_and_finished_on_the_next_open() {
-        let (dir, store, source) = seeded();
-        let (_done_dir, done, _) = seeded();
-        done.bulk_insert_shipments(0..N, &source, |_| {}).unwrap();
-        // A crash after part of the entries, before the final transaction.
-        let run = store.begin_bulk_insert(0..N, &source).unwrap();
+    #[tokio::test]
+    async fn an_interrupted_bulk_insert_is_refused_reported_and_finished_on_the_next_open() {
+        let (dir, store, source) = seeded().await;
+        let (_done_dir, done, _) = seeded().await;
+        done.bulk_insert_shipments(0..N, &source, |_| {})
+            .await
+            .unwrap();
+        // A crash after part of the entries, before the final commit.
+        let run = store.begin_bulk_insert(0..N, &source).await.unwrap();
         let half = build_chunk(&run, 0..N / 2, &source).unwrap();
-        store.write_entries(half.entries).unwrap();
-        store.flush().unwrap();
+        store
+            .backend
+            .bulk_load(half.entries.into_iter().collect())
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
         let first_id = run.first_id;
 
-        let report = store.check().unwrap();
+        let report = store.check().await.unwrap();
         let refused = store
             .write_shipments(vec![ShipmentWrite::insert(source.shipment(0))])
+            .await
             .unwrap_err();
-        let store = store.reopen(dir.path(), options()).unwrap();
-        let unfinished = store.unfinished_bulk_insert().unwrap();
-        let added = store.finish_bulk_insert(&source, |_| {}).unwrap();
+        let store = store.reopen(dir.path(), options()).await.unwrap();
+        let unfinished = store.unfinished_bulk_insert().await.unwrap();
+        let added = store.finish_bulk_insert(&source, |_| {}).await.unwrap();
 
         assert_eq!(
             report.problems[0],
-            format!("meta: a bulk insert of shipments 0..{N} (ids from {first_id}) is unfinished; its counters and the next id are not written yet")
+            format!("meta: a bulk insert of shipments 0..{N} (ids from {first_id}) is unfinished; its counters are not written yet")
         );
         assert_eq!(
             refused.to_string(),
             Error::Corrupt(format!("a bulk insert of shipments 0..{N} (ids from {first_id}) is unfinished; restart the server or run `seed` to finish it")).to_string()
         );
         assert_eq!((unfinished, added), (Some(0..N), N));
-        assert_eq!(store.check().unwrap().problems, Vec::<String>::new());
-        assert_eq!(n_shipments(&store), N_SEEDED + N);
-        assert!(contents(&store) == contents(&done));
+        assert_eq!(store.check().await.unwrap().problems, Vec::<String>::new());
+        assert_eq!(n_shipments(&store).await, N_SEEDED + N);
+        assert!(contents(&store).await == contents(&done).await);
     }
 
-    #[test]
-    fn a_bulk_insert_with_a_taken_reference_writes_nothing() {
-        let (_dir, store, source) = seeded();
-        store.bulk_insert_shipments(0..10, &source, |_| {}).unwrap();
-        let before = contents(&store);
+    #[tokio::test]
+    async fn a_bulk_insert_with_a_taken_reference_writes_nothing() {
+        let (_dir, store, source) = seeded().await;
+        store
+            .bulk_insert_shipments(0..10, &source, |_| {})
+            .await
+            .unwrap();
+        let before = contents(&store).await;
 
         let error = store
             .bulk_insert_shipments(5..15, &source, |_| {})
+            .await
             .unwrap_err();
 
         assert_eq!(error.to_string(), reference_taken("BULK-00005").to_string());
-        assert!(contents(&store) == before);
+        assert!(contents(&store).await == before);
     }
 }
