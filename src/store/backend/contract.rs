@@ -755,7 +755,8 @@ pub(crate) async fn a_commit_naming_a_key_twice_is_refused(harness: &impl Harnes
 }
 
 /// Entries loaded unsorted, into two spaces at once, scan sorted and
-/// complete in both directions.
+/// complete in both directions; keys removed in bulk are gone from one
+/// space and the other is untouched.
 pub(crate) async fn a_bulk_load_of_unsorted_entries_scans_sorted(harness: &impl Harness) {
     // Arrange
     let backend = harness.open().await;
@@ -806,6 +807,29 @@ pub(crate) async fn a_bulk_load_of_unsorted_entries_scans_sorted(harness: &impl 
     assert_eq!(
         get(&*backend, Space::Companies, &14u32.to_be_bytes()).await,
         Some(companies[2].1.clone())
+    );
+
+    // Act: remove every other company in bulk, and a key that is absent.
+    let removed: Vec<Vec<u8>> = companies
+        .iter()
+        .step_by(2)
+        .map(|(key, _)| key.clone())
+        .chain([b"absent".to_vec()])
+        .collect();
+    backend
+        .bulk_remove(vec![(Space::Companies, removed)])
+        .await
+        .unwrap();
+
+    // Assert
+    let kept: Vec<Entry> = companies.iter().skip(1).step_by(2).cloned().collect();
+    assert_eq!(
+        scan_all(&*backend, Space::Companies, Direction::Ascending).await,
+        kept
+    );
+    assert_eq!(
+        scan_all(&*backend, Space::TradeFlows, Direction::Ascending).await,
+        flows
     );
 }
 

@@ -364,6 +364,10 @@ pub trait Backend: Send + Sync + 'static {
     /// commit for counters), and readers' caches are empty.
     async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()>;
 
+    /// Removes many keys without transactions, under the same terms as
+    /// [`Backend::bulk_load`].
+    async fn bulk_remove(&self, keys: Vec<(Space, Vec<Vec<u8>>)>) -> Result<()>;
+
     /// Returns once every commit that returned before this call is durable.
     async fn make_durable(&self) -> Result<()>;
 

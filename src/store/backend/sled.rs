@@ -285,6 +285,23 @@ impl Backend for SledBackend {
             .map_err(|error| Error::Storage(Box::new(error)))?
     }
 
+    async fn bulk_remove(&self, keys: Vec<(Space, Vec<Vec<u8>>)>) -> Result<()> {
+        let trees: Vec<(sled::Tree, Vec<Vec<u8>>)> = keys
+            .into_iter()
+            .map(|(space, keys)| (self.tree(space).clone(), keys))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            for (tree, keys) in trees {
+                for key in keys {
+                    tree.remove(key)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|error| Error::Storage(Box::new(error)))?
+    }
+
     async fn make_durable(&self) -> Result<()> {
         self.group.make_durable(&self.db).await
     }
