@@ -127,8 +127,8 @@ pub struct ServeArgs {
     pub persisted: PersistedArgs,
     /// Seconds a shared cache (a CDN) may reuse a successful GET response
     /// (`Cache-Control: public, max-age=N`); 0 makes it revalidate every
-    /// time. Every GET response has an `ETag` from the database's write
-    /// generation either way.
+    /// time. Every GET response has an `ETag` from the database's id and
+    /// revision either way.
     #[arg(long, env = "TRADEGRAPH_CACHE_MAX_AGE", default_value_t = 5)]
     pub cache_max_age: u32,
     /// MiB of answers to successful queries kept in memory and served again

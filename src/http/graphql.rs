@@ -358,7 +358,7 @@ enum Method {
 
 /// Answers one request: resolves its persisted query, refuses a mutation
 /// over GET, answers a GET whose `If-None-Match` is current with 304, a
-/// query remembered at the current write generation from the response
+/// query remembered at the current revision from the response
 /// cache, and runs anything else.
 async fn answer(
     endpoint: &Endpoint,

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::backend::{KeyRange, Space};
-use super::codec::{decode, encode};
+use super::format::Stored;
 use super::keys::{decimal_key, i32_key, push_text, tag};
 use super::pages::{paginate, take_sorted, Listing};
 use super::snapshots::Snapshot;
@@ -27,14 +27,12 @@ use crate::error::{Error, Result};
 
 /// A record kept in a catalog tree under its code.
 pub trait Catalog:
-    Record + Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
+    Record + Stored + Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
 {
     /// The code that names a record.
     type Code: Clone + Eq + Hash + std::fmt::Display + Send + Sync;
     /// The key space the records live in.
     const SPACE: Space;
-    /// What a record is called in errors.
-    const KIND: &'static str;
     /// The record's code.
     fn code(&self) -> Self::Code;
     /// The key a code is stored under.
@@ -42,11 +40,10 @@ pub trait Catalog:
 }
 
 macro_rules! catalog {
-    ($record:ty, $code:ty, $space:ident, $kind:literal, |$r:ident| $code_of:expr, |$c:ident| $key:expr) => {
+    ($record:ty, $code:ty, $space:ident, |$r:ident| $code_of:expr, |$c:ident| $key:expr) => {
         impl Catalog for $record {
             type Code = $code;
             const SPACE: Space = Space::$space;
-            const KIND: &'static str = $kind;
             fn code(&self) -> $code {
                 let $r = self;
                 $code_of
@@ -58,50 +55,31 @@ macro_rules! catalog {
     };
 }
 
-catalog!(
-    NationalSummary,
-    i32,
-    National,
-    "national summary",
-    |r| r.year,
-    |c| i32_key(*c).to_vec()
-);
-catalog!(
-    Province,
-    ProvinceCode,
-    Provinces,
-    "province",
-    |r| r.code.clone(),
-    |c| c.as_str().as_bytes().to_vec()
-);
-catalog!(
-    TradePartner,
-    PartnerCode,
-    Partners,
-    "trade partner",
-    |r| r.code.clone(),
-    |c| c.as_str().as_bytes().to_vec()
-);
-catalog!(Hub, HubCode, Hubs, "hub", |r| r.code.clone(), |c| c
+catalog!(NationalSummary, i32, National, |r| r.year, |c| i32_key(*c)
+    .to_vec());
+catalog!(Province, ProvinceCode, Provinces, |r| r.code.clone(), |c| c
     .as_str()
     .as_bytes()
     .to_vec());
 catalog!(
-    Company,
-    CompanyCode,
-    Companies,
-    "company",
+    TradePartner,
+    PartnerCode,
+    Partners,
     |r| r.code.clone(),
     |c| c.as_str().as_bytes().to_vec()
 );
-catalog!(
-    FreightRoute,
-    RouteCode,
-    Routes,
-    "freight route",
-    |r| r.code.clone(),
-    |c| c.as_str().as_bytes().to_vec()
-);
+catalog!(Hub, HubCode, Hubs, |r| r.code.clone(), |c| c
+    .as_str()
+    .as_bytes()
+    .to_vec());
+catalog!(Company, CompanyCode, Companies, |r| r.code.clone(), |c| c
+    .as_str()
+    .as_bytes()
+    .to_vec());
+catalog!(FreightRoute, RouteCode, Routes, |r| r.code.clone(), |c| c
+    .as_str()
+    .as_bytes()
+    .to_vec());
 
 /// A page of freight routes: those that serve a province, reach a partner
 /// or travel a way (all given conditions), by code.
@@ -169,7 +147,7 @@ impl Store {
             .scan(R::SPACE, &KeyRange::all(), Direction::Ascending, usize::MAX)
             .await?
             .iter()
-            .map(|(_, value)| decode(value, R::KIND))
+            .map(|(_, value)| R::decode(value))
             .collect::<Result<Vec<R>>>()?;
         let snapshot = Arc::new(Snapshot::new(records));
         self.snapshots.keep(revision, snapshot.clone());
@@ -178,7 +156,7 @@ impl Store {
 
     /// Writes a record (new or changed) under its code.
     pub async fn put<R: Catalog>(&self, record: &R) -> Result<()> {
-        let value = encode(record)?;
+        let value = record.encode()?;
         transact!(self, |txn| {
             txn.put(R::SPACE, R::key(&record.code()), value.clone());
         })?;
@@ -511,7 +489,7 @@ impl Store {
             .await?;
         for (key, bytes) in entries {
             report.records += 1;
-            match decode::<R>(&bytes, R::KIND) {
+            match R::decode(&bytes) {
                 Err(error) => {
                     report.found(format!("{name}: {}: {}", show_key(&key), reason(error)))
                 }
@@ -535,7 +513,7 @@ impl Store {
     /// code cannot both succeed: the write is a compare-and-swap.
     pub async fn insert_new<R: Catalog>(&self, record: &R) -> Result<()> {
         let code = record.code();
-        let (key, value) = (R::key(&code), encode(record)?);
+        let (key, value) = (R::key(&code), record.encode()?);
         transact!(self, |txn| {
             if txn.get(R::SPACE, &key).await?.is_some() {
                 return Err(Error::bad_input(format!(

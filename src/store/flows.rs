@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::backend::{KeyRange, Space};
-use super::codec::{decode, encode};
+use super::format::Stored;
 use super::keys::{i32_key, push_text, tag};
 use super::pages::{paginate, Listing};
 use super::txn::transact;
@@ -62,7 +62,7 @@ impl Store {
         let mut found = HashMap::with_capacity(keys.len());
         for (key, value) in keys.iter().zip(values) {
             if let Some(bytes) = value {
-                found.insert(key.clone(), decode(&bytes, "trade flow")?);
+                found.insert(key.clone(), TradeFlow::decode(&bytes)?);
             }
         }
         Ok(found)
@@ -79,7 +79,7 @@ impl Store {
     /// Writes a flow and its index entry together.
     pub async fn put_trade_flow(&self, flow: &TradeFlow) -> Result<()> {
         let key = key_of(flow);
-        let value = encode(flow)?;
+        let value = flow.encode()?;
         transact!(self, |txn| {
             txn.put(Space::TradeFlows, primary_key(&key), value.clone());
             txn.put(
@@ -149,7 +149,7 @@ impl Store {
         if space == Space::TradeFlows {
             return entries
                 .into_iter()
-                .map(|(key, value)| Ok((key, decode(&value, "trade flow")?)))
+                .map(|(key, value)| Ok((key, TradeFlow::decode(&value)?)))
                 .collect();
         }
         let primary = entries
@@ -167,7 +167,7 @@ impl Store {
                         show_flow_key(&key)
                     ))
                 })?;
-                Ok((key, decode(&bytes, "trade flow")?))
+                Ok((key, TradeFlow::decode(&bytes)?))
             })
             .collect()
     }
@@ -201,7 +201,7 @@ impl Store {
             )
             .await?
             .iter()
-            .map(|(_, value)| decode(value, "trade flow"))
+            .map(|(_, value)| TradeFlow::decode(value))
             .collect()
     }
 
@@ -247,7 +247,7 @@ impl Store {
             .await?;
         for (key, value) in records {
             report.records += 1;
-            let flow: TradeFlow = match decode(&value, "trade flow") {
+            let flow = match TradeFlow::decode(&value) {
                 Ok(flow) => flow,
                 Err(error) => {
                     report.found(format!(
@@ -319,7 +319,7 @@ impl Store {
         let key = key_of(&flow);
         let (stored, _) = transact!(self, |txn| {
             let version = match txn.get(Space::TradeFlows, &primary_key(&key)).await? {
-                Some(old) => decode::<TradeFlow>(&old, "trade flow")?.meta.version + 1,
+                Some(old) => TradeFlow::decode(&old)?.meta.version + 1,
                 None => 1,
             };
             let stored = TradeFlow {
@@ -329,7 +329,7 @@ impl Store {
                 },
                 ..flow.clone()
             };
-            txn.put(Space::TradeFlows, primary_key(&key), encode(&stored)?);
+            txn.put(Space::TradeFlows, primary_key(&key), stored.encode()?);
             txn.put(
                 Space::TradeFlowsByPartner,
                 partner_key(&key),

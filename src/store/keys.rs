@@ -24,14 +24,16 @@ pub(super) mod tag {
     pub const ROUTES: u8 = 0x07;
     pub const FLOWS_OF_PROVINCE: u8 = 0x08;
     pub const FLOWS_OF_PARTNER: u8 = 0x09;
-    pub const SHIPMENTS: u8 = 0x10;
-    pub const SHIPMENTS_BY_ORIGIN: u8 = 0x11;
-    pub const SHIPMENTS_BY_PARTNER: u8 = 0x12;
-    pub const SHIPMENTS_BY_ROUTE: u8 = 0x13;
-    pub const SHIPMENTS_BY_SHIPPER: u8 = 0x14;
-    pub const SHIPMENTS_BY_HUB: u8 = 0x15;
-    pub const SHIPMENTS_BY_MODE: u8 = 0x16;
-    pub const SHIPMENTS_BY_SYNTHETIC: u8 = 0x17;
+    // Format 1's shipment lists had 0x10 to 0x17: their cursors name keys
+    // of a layout that is gone, so they are refused.
+    pub const SHIPMENTS: u8 = 0x20;
+    pub const SHIPMENTS_BY_ORIGIN: u8 = 0x21;
+    pub const SHIPMENTS_BY_PARTNER: u8 = 0x22;
+    pub const SHIPMENTS_BY_ROUTE: u8 = 0x23;
+    pub const SHIPMENTS_BY_SHIPPER: u8 = 0x24;
+    pub const SHIPMENTS_BY_HUB: u8 = 0x25;
+    pub const SHIPMENTS_BY_MODE: u8 = 0x26;
+    pub const SHIPMENTS_BY_SYNTHETIC: u8 = 0x27;
 
     /// Every tag.
     #[cfg(test)]

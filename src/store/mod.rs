@@ -14,11 +14,13 @@ mod catalog;
 pub(crate) mod check;
 mod codec;
 mod flows;
+mod format;
 mod keys;
 mod pages;
 mod shipments;
 mod snapshots;
 mod txn;
+mod upgrade;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,8 +35,9 @@ use self::backend::{Backend, SledBackend, SledOptions, Space};
 use self::txn::transact;
 use crate::error::{Error, Result};
 
-/// The version of the stored layout this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the stored layout this build reads and writes. Format 1
+/// is upgraded when it is opened (`upgrade`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The key of the stored format version in `meta`.
 const FORMAT_VERSION_KEY: &[u8] = b"format_version";
@@ -79,18 +82,50 @@ impl Store {
         Self::over(Arc::new(backend), &path.display().to_string()).await
     }
 
-    /// A store over `backend`, which `place` names in errors: checks the
-    /// format version of an existing database, and gives a new one its
-    /// format version and id.
+    /// A store over `backend`, which `place` names in errors: gives a new
+    /// database its format version and id, upgrades one of an older
+    /// format (or finishes an interrupted upgrade), and refuses one of a
+    /// newer format.
     pub async fn over(backend: Arc<dyn Backend>, place: &str) -> Result<Self> {
-        check_format_version(backend.as_ref(), place).await?;
+        Self::over_until(backend, place, upgrade::Until::Done).await
+    }
+
+    /// [`Store::over`], with an upgrade that may be stopped early (tests).
+    async fn over_until(
+        backend: Arc<dyn Backend>,
+        place: &str,
+        until: upgrade::Until,
+    ) -> Result<Self> {
         let database_id = database_id(backend.as_ref()).await?;
-        Ok(Self {
+        let store = Self {
             backend,
             database_id: database_id.into(),
             calls: Arc::new(AtomicU64::new(0)),
             snapshots: Arc::default(),
-        })
+        };
+        match stored_format_version(store.backend.as_ref(), place).await? {
+            Some(FORMAT_VERSION) => {}
+            None => {
+                transact!(&store, |txn| {
+                    if txn.get(Space::Meta, FORMAT_VERSION_KEY).await?.is_none() {
+                        txn.put(
+                            Space::Meta,
+                            FORMAT_VERSION_KEY,
+                            FORMAT_VERSION.to_be_bytes(),
+                        );
+                    }
+                })?;
+            }
+            Some(older) if older < FORMAT_VERSION => upgrade::upgrade(&store, older, until).await?,
+            Some(found) => {
+                return Err(Error::FormatVersion {
+                    path: place.to_owned(),
+                    found,
+                    expected: FORMAT_VERSION,
+                })
+            }
+        }
+        Ok(store)
     }
 
     /// Closes the embedded database and opens it again, waiting up to ten
@@ -232,44 +267,28 @@ impl Batches<'_> {
 impl Store {
     /// Every entry of `space`, a batch at a time.
     pub(crate) fn batches(&self, space: Space) -> Batches<'_> {
+        self.batches_in(space, backend::KeyRange::all())
+    }
+
+    /// Every entry of `space` within `range`, a batch at a time.
+    pub(crate) fn batches_in(&self, space: Space, range: backend::KeyRange) -> Batches<'_> {
         Batches {
             backend: self.backend.as_ref(),
             space,
-            range: backend::KeyRange::all(),
+            range,
             done: false,
         }
     }
 }
 
-/// Stores the format version in a new database, or checks it in an old one.
-async fn check_format_version(backend: &dyn Backend, place: &str) -> Result<()> {
-    let stored = backend.get(Space::Meta, FORMAT_VERSION_KEY).await?;
-    let Some(bytes) = stored else {
-        let mut commit = backend::Commit::default();
-        commit.check_absent(Space::Meta, FORMAT_VERSION_KEY);
-        commit.put(
-            Space::Meta,
-            FORMAT_VERSION_KEY,
-            FORMAT_VERSION.to_be_bytes(),
-        );
-        // A conflict means another handle wrote it first: check that one.
-        return match backend.commit(commit).await? {
-            backend::Outcome::Committed { .. } => Ok(()),
-            backend::Outcome::Conflict => Box::pin(check_format_version(backend, place)).await,
-        };
+/// The format version a database was written in; `None` for a new one.
+async fn stored_format_version(backend: &dyn Backend, place: &str) -> Result<Option<u32>> {
+    let Some(bytes) = backend.get(Space::Meta, FORMAT_VERSION_KEY).await? else {
+        return Ok(None);
     };
-    let found = <[u8; 4]>::try_from(bytes.as_slice())
-        .map(u32::from_be_bytes)
-        .map_err(|_| Error::Corrupt(format!("format version in {place} is not 4 bytes")))?;
-    if found == FORMAT_VERSION {
-        Ok(())
-    } else {
-        Err(Error::FormatVersion {
-            path: place.to_owned(),
-            found,
-            expected: FORMAT_VERSION,
-        })
-    }
+    <[u8; 4]>::try_from(bytes.as_slice())
+        .map(|bytes| Some(u32::from_be_bytes(bytes)))
+        .map_err(|_| Error::Corrupt(format!("format version in {place} is not 4 bytes")))
 }
 
 /// The id of the database, made now (16 random bytes, in hex) if it has

@@ -1,11 +1,14 @@
 //! Shipments: the one list that grows to millions. Each shipment is stored
-//! under its id, and each filter a list offers has an index space whose
-//! keys are `value, 0, order, sort key, id`, written in the same commit as
-//! the record, together with per-value counters. A page with one filter and
-//! one order is a bounded scan of one index from the cursor's key. Seeding
-//! writes generated shipments in bulk instead (`bulk`); `check` holds the
-//! consistency check of this layout.
+//! under its id and found by its reference. Each filter a list offers, in
+//! each order, is a sorted list of index entries `sort key, id` under a
+//! scope `facet, value, 0, order`, packed many to a key in one index space
+//! (`blocks`), and written in the same commit as the record together with
+//! per-value counters. A page with one filter and one order is a bounded
+//! scan of one scope from the cursor's key. Seeding writes generated
+//! shipments in bulk instead (`bulk`); `check` holds the consistency check
+//! of this layout.
 
+mod blocks;
 mod bulk;
 mod check;
 
@@ -15,7 +18,8 @@ use std::ops::Bound::{self, Excluded, Included};
 use chrono::NaiveDate;
 
 use super::backend::{decode_counter, KeyRange, Space};
-use super::codec::{decode, encode};
+use super::codec::decode;
+use super::format::Stored;
 use super::keys::{date_key, decimal_key, id_from_suffix, id_key, prefix_end, tag, TEXT_END};
 use super::pages::{paginate, Listing};
 use super::txn::{transact, Txn};
@@ -80,26 +84,28 @@ const EVENT_SEQUENCE_KEY: &[u8] = b"shipment_event_sequence";
 const SCAN_BATCH: usize = 64;
 
 impl Facet {
-    /// The key space of this index.
-    fn space(self) -> Space {
+    /// The facet's byte in stored keys: the first byte of its scopes and
+    /// of its counters. Format 1 used the same bytes for its counters,
+    /// which the upgrade keeps.
+    fn id(self) -> u8 {
+        0x10 + self as u8
+    }
+
+    /// The facet's name in check reports, as format 1 named its index.
+    fn name(self) -> &'static str {
         match self {
-            Facet::All => Space::ShipmentsByOrder,
-            Facet::Origin => Space::ShipmentsByOrigin,
-            Facet::Partner => Space::ShipmentsByPartner,
-            Facet::Route => Space::ShipmentsByRoute,
-            Facet::Shipper => Space::ShipmentsByShipper,
-            Facet::Hub => Space::ShipmentsByHub,
-            Facet::Mode => Space::ShipmentsByMode,
-            Facet::Synthetic => Space::ShipmentsBySynthetic,
+            Facet::All => "shipments_by_order",
+            Facet::Origin => "shipments_by_origin",
+            Facet::Partner => "shipments_by_partner",
+            Facet::Route => "shipments_by_route",
+            Facet::Shipper => "shipments_by_shipper",
+            Facet::Hub => "shipments_by_hub",
+            Facet::Mode => "shipments_by_mode",
+            Facet::Synthetic => "shipments_by_synthetic",
         }
     }
 
-    fn name(self) -> &'static str {
-        self.space().name()
-    }
-
-    /// The first byte of positions in this index's lists, which also
-    /// starts the keys of its counters.
+    /// The first byte of positions in this index's lists.
     fn tag(self) -> u8 {
         match self {
             Facet::All => tag::SHIPMENTS,
@@ -166,29 +172,40 @@ fn synthetic_value(synthetic: bool) -> Vec<u8> {
     }
 }
 
-/// The start of every key of one value of an index in one order.
-fn scope(value: &[u8], order: u8) -> Vec<u8> {
-    let mut key = Vec::with_capacity(value.len() + 2);
+/// The scope of one value of an index in one order: the start of every
+/// logical key of that sorted list.
+fn scope(facet: Facet, value: &[u8], order: u8) -> Vec<u8> {
+    let mut key = Vec::with_capacity(value.len() + 3);
+    key.push(facet.id());
     key.extend_from_slice(value);
     key.push(TEXT_END);
     key.push(order);
     key
 }
 
-/// A shipment's key in one value of an index in one order.
-fn index_key(value: &[u8], order: u8, shipment: &Shipment) -> Vec<u8> {
-    let mut key = scope(value, order);
-    match order {
-        BY_QUANTITY => key.extend(decimal_key(shipment.quantity.as_ref().map(|q| q.value))),
-        _ => key.extend(date_key(shipment.departed_on)),
-    }
-    key.extend_from_slice(&id_key(shipment.id));
-    key
+/// The length of the scope a logical key or block key starts with.
+fn scope_len(key: &[u8]) -> Option<usize> {
+    let end = 1 + key.get(1..)?.iter().position(|&byte| byte == TEXT_END)?;
+    FACETS
+        .iter()
+        .any(|facet| facet.id() == key[0])
+        .then_some(end + 2)
+        .filter(|&len| len <= key.len())
+}
+
+/// A shipment's entry in a list in one order: its sort key, then its id.
+fn suffix(order: u8, shipment: &Shipment) -> Vec<u8> {
+    let mut suffix = match order {
+        BY_QUANTITY => decimal_key(shipment.quantity.as_ref().map(|q| q.value)),
+        _ => date_key(shipment.departed_on),
+    };
+    suffix.extend_from_slice(&id_key(shipment.id));
+    suffix
 }
 
 /// The counter key of one value of an index.
 fn counter_key(facet: Facet, value: &[u8]) -> Vec<u8> {
-    let mut key = vec![facet.tag()];
+    let mut key = vec![facet.id()];
     key.extend_from_slice(value);
     key
 }
@@ -257,7 +274,7 @@ impl Store {
         let mut found = HashMap::with_capacity(ids.len());
         for (id, value) in ids.iter().zip(values) {
             if let Some(bytes) = value {
-                found.insert(*id, decode(&bytes, "shipment")?);
+                found.insert(*id, Shipment::decode(&bytes)?);
             }
         }
         Ok(found)
@@ -267,7 +284,7 @@ impl Store {
         self.backend
             .get(Space::Shipments, &id_key(id))
             .await?
-            .map(|bytes| decode(&bytes, "shipment"))
+            .map(|bytes| Shipment::decode(&bytes))
             .transpose()
     }
 
@@ -438,29 +455,33 @@ impl Store {
                 (Some(old), None)
             }
         };
+        let (removed, added) = (
+            old.as_ref().map(entries_of).unwrap_or_default(),
+            new.as_ref().map(entries_of).unwrap_or_default(),
+        );
         if let Some(old) = &old {
             txn.delete(Space::Shipments, id_key(old.id));
             txn.delete(Space::ShipmentsByReference, old.reference.as_bytes());
-            for_each_entry(old, |facet, value, keys| {
-                for key in keys {
-                    txn.delete(facet.space(), key);
-                }
-                txn.increment(Space::ShipmentCounts, counter_key(facet, value), -1);
-            });
+        }
+        for entry in removed.iter().filter(|entry| !added.contains(entry)) {
+            blocks::remove(txn, Space::ShipmentIndex, &entry.scope, &entry.suffix).await?;
+            if entry.counted {
+                txn.increment(Space::ShipmentCounts, entry.counter.clone(), -1);
+            }
         }
         if let Some(new) = &new {
-            txn.put(Space::Shipments, id_key(new.id), encode(new)?);
+            txn.put(Space::Shipments, id_key(new.id), new.encode()?);
             txn.put(
                 Space::ShipmentsByReference,
                 new.reference.as_bytes(),
                 id_key(new.id),
             );
-            for_each_entry(new, |facet, value, keys| {
-                for key in keys {
-                    txn.put(facet.space(), key, Vec::<u8>::new());
-                }
-                txn.increment(Space::ShipmentCounts, counter_key(facet, value), 1);
-            });
+        }
+        for entry in added.iter().filter(|entry| !removed.contains(entry)) {
+            blocks::insert(txn, Space::ShipmentIndex, &entry.scope, &entry.suffix).await?;
+            if entry.counted {
+                txn.increment(Space::ShipmentCounts, entry.counter.clone(), 1);
+            }
         }
         let shipment = new
             .or(old)
@@ -490,22 +511,27 @@ impl Store {
             ShipmentOrderField::DepartedOn => BY_DEPARTURE,
             ShipmentOrderField::Quantity => BY_QUANTITY,
         };
-        let mut listing = Listing::new(facet.tag(), scope(&value, order), query.order.direction);
+        let mut listing = Listing::new(
+            facet.tag(),
+            scope(facet, &value, order),
+            query.order.direction,
+        );
         if order == BY_DEPARTURE {
             (listing.lower, listing.upper) = date_bounds(&listing.prefix, &query.filter);
         }
+        let scope = listing.prefix.clone();
         paginate(&listing, &query.request, |range, direction, n| {
-            self.take_shipments(facet, range, direction, n, &query.filter)
+            self.take_shipments((facet, &scope), range, direction, n, &query.filter)
         })
         .await
     }
 
     /// Up to `n` shipments that meet `filter`, from one end of `range` of
-    /// one index: a batch of entries, their records in one read, and more
+    /// one scope: a batch of entries, their records in one read, and more
     /// batches while the filter leaves the page short.
     async fn take_shipments(
         &self,
-        facet: Facet,
+        (facet, scope): (Facet, &[u8]),
         mut range: KeyRange,
         direction: Direction,
         n: usize,
@@ -514,23 +540,28 @@ impl Store {
         let mut found = Vec::with_capacity(n);
         let mut batch = n;
         while found.len() < n {
-            let entries = self
-                .backend
-                .scan(facet.space(), &range, direction, batch)
-                .await?;
+            let entries = blocks::scan(
+                self.backend.as_ref(),
+                Space::ShipmentIndex,
+                scope,
+                &range,
+                direction,
+                batch,
+            )
+            .await?;
             let ids = entries
                 .iter()
-                .map(|(key, _)| id_from_suffix(key).map(|id| id_key(id).to_vec()))
+                .map(|key| id_from_suffix(key).map(|id| id_key(id).to_vec()))
                 .collect::<Result<Vec<_>>>()?;
             let records = self.backend.get_many(Space::Shipments, &ids).await?;
-            for ((key, _), record) in entries.iter().zip(records) {
+            for (key, record) in entries.iter().zip(records) {
                 let bytes = record.ok_or_else(|| missing_record(facet, key))?;
-                let shipment: Shipment = decode(&bytes, "shipment")?;
+                let shipment = Shipment::decode(&bytes)?;
                 if found.len() < n && filter.matches(&shipment) {
                     found.push((key.clone(), shipment));
                 }
             }
-            let (Some((last, _)), true) = (entries.last(), entries.len() == batch) else {
+            let (Some(last), true) = (entries.last(), entries.len() == batch) else {
                 break;
             };
             match direction {
@@ -565,33 +596,36 @@ impl Store {
         if conditions <= 1 && !dated {
             return self.counter(facet, &value).await;
         }
-        let prefix = scope(&value, BY_DEPARTURE);
+        let prefix = scope(facet, &value, BY_DEPARTURE);
         let (lower, upper) = date_bounds(&prefix, filter);
         let mut range = KeyRange::new(lower, upper);
+        let (backend, index) = (self.backend.as_ref(), Space::ShipmentIndex);
+        if conditions <= 1 {
+            return blocks::count(backend, index, &prefix, &range).await;
+        }
         let mut count = 0;
         loop {
-            let entries = self
-                .backend
-                .scan(facet.space(), &range, Direction::Ascending, COUNT_BATCH)
-                .await?;
-            if conditions <= 1 {
-                count += entries.len() as u64;
-            } else {
-                let ids = entries
-                    .iter()
-                    .map(|(key, _)| id_from_suffix(key).map(|id| id_key(id).to_vec()))
-                    .collect::<Result<Vec<_>>>()?;
-                for record in self.backend.get_many(Space::Shipments, &ids).await? {
-                    let Some(bytes) = record else { continue };
-                    if filter.matches(&decode(&bytes, "shipment")?) {
-                        count += 1;
-                    }
+            let entries = blocks::scan(
+                backend,
+                index,
+                &prefix,
+                &range,
+                Direction::Ascending,
+                COUNT_BATCH,
+            )
+            .await?;
+            let ids = entries
+                .iter()
+                .map(|key| id_from_suffix(key).map(|id| id_key(id).to_vec()))
+                .collect::<Result<Vec<_>>>()?;
+            for record in self.backend.get_many(Space::Shipments, &ids).await? {
+                let Some(bytes) = record else { continue };
+                if filter.matches(&Shipment::decode(&bytes)?) {
+                    count += 1;
                 }
             }
             match entries.last() {
-                Some((last, _)) if entries.len() == COUNT_BATCH => {
-                    range.lower = Excluded(last.clone())
-                }
+                Some(last) if entries.len() == COUNT_BATCH => range.lower = Excluded(last.clone()),
                 _ => return Ok(count),
             }
         }
@@ -689,7 +723,7 @@ async fn stored_in(txn: &mut Txn<'_>, id: ShipmentId) -> Result<Shipment> {
         .get(Space::Shipments, &id_key(id))
         .await?
         .ok_or_else(|| Error::NotFound(format!("no shipment with id {id}")))?;
-    decode(&bytes, "shipment")
+    Shipment::decode(&bytes)
 }
 
 /// Raises the next shipment id to at least `next`, in `txn`.
@@ -712,15 +746,37 @@ fn check_version(stored: &Shipment, expected: Option<u32>) -> Result<()> {
     }
 }
 
-/// Calls `each(facet, value, keys)` for every value a shipment is indexed
-/// under, with its keys in both orders.
-fn for_each_entry(shipment: &Shipment, mut each: impl FnMut(Facet, &[u8], [Vec<u8>; 2])) {
+/// One index entry of a shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexEntry {
+    facet: Facet,
+    scope: Vec<u8>,
+    suffix: Vec<u8>,
+    /// The counter of the entry's value.
+    counter: Vec<u8>,
+    /// Whether the entry is the one of its value that the counter counts
+    /// (the departure-ordered one: a shipment counts once per value).
+    counted: bool,
+}
+
+/// Every index entry of a shipment: under each value it is indexed by, in
+/// both orders.
+fn entries_of(shipment: &Shipment) -> Vec<IndexEntry> {
+    let mut entries = Vec::with_capacity(18);
     for facet in FACETS {
         for value in facet.values(shipment) {
-            let keys = [BY_DEPARTURE, BY_QUANTITY].map(|order| index_key(&value, order, shipment));
-            each(facet, &value, keys);
+            for order in [BY_DEPARTURE, BY_QUANTITY] {
+                entries.push(IndexEntry {
+                    facet,
+                    scope: scope(facet, &value, order),
+                    suffix: suffix(order, shipment),
+                    counter: counter_key(facet, &value),
+                    counted: order == BY_DEPARTURE,
+                });
+            }
         }
     }
+    entries
 }
 
 /// Whole-database reads and restores, for `export` and `import`.
@@ -739,7 +795,7 @@ impl Store {
             Space::ShipmentIdempotencyKeys,
         ]
         .into_iter()
-        .chain(FACETS.iter().map(|facet| facet.space()));
+        .chain([Space::ShipmentIndex]);
         for space in spaces {
             if self.batches(space).next().await?.is_some() {
                 return Ok(true);
@@ -752,6 +808,27 @@ impl Store {
     pub(super) async fn next_shipment_id(&self) -> Result<u64> {
         let stored = self.backend.get(Space::Meta, NEXT_ID_KEY).await?;
         Ok(decode_counter(stored.as_deref())?.max(1))
+    }
+
+    /// Builds the index entries of every stored shipment into the index,
+    /// for the upgrade from a format whose index was laid out otherwise,
+    /// while nothing else writes. Counters are not touched: they count the
+    /// same shipments in either layout. A record that does not decode is
+    /// left for `check` to name.
+    pub(super) async fn rebuild_shipment_index(&self) -> Result<()> {
+        let mut index = bulk::IndexEntries::new();
+        let mut records = self.batches(Space::Shipments);
+        while let Some(batch) = records.next().await? {
+            for shipment in batch
+                .iter()
+                .filter_map(|(_, value)| Shipment::decode(value).ok())
+            {
+                for entry in entries_of(&shipment) {
+                    index.entry(entry.scope).or_default().push(entry.suffix);
+                }
+            }
+        }
+        self.merge_into_index(index).await
     }
 
     /// Raises the id the next inserted shipment gets to at least `next`, so
@@ -776,7 +853,7 @@ impl ShipmentBatches<'_> {
         };
         entries
             .iter()
-            .map(|(_, value)| decode(value, "shipment"))
+            .map(|(_, value)| Shipment::decode(value))
             .collect::<Result<Vec<_>>>()
             .map(Some)
     }

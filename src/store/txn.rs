@@ -5,10 +5,12 @@
 //! fresh reads ([`transact!`]). This is the one way the layout writes, so
 //! every write is atomic on every backend.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
-use super::backend::{Backend, Commit, Outcome, Space};
+use super::backend::{Backend, Commit, Entry, KeyRange, Outcome, Space};
 use super::Store;
+use crate::domain::Direction;
 use crate::error::{Error, Result};
 
 /// How often a body runs before its writer gives up: only writers racing
@@ -18,8 +20,9 @@ pub(super) const MAX_ATTEMPTS: u32 = 64;
 /// One attempt at a transaction.
 pub(super) struct Txn<'a> {
     backend: &'a dyn Backend,
-    /// What each key held when first read (the checks).
-    reads: HashMap<(Space, Vec<u8>), Option<Vec<u8>>>,
+    /// What each key held when first read (the checks). Ordered, so that
+    /// [`Txn::first_in`] can find what was read within a range.
+    reads: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
     /// What each written key will hold.
     writes: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
     commit: Commit,
@@ -48,7 +51,7 @@ impl<'a> Txn<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
         Self {
             backend: store.backend.as_ref(),
-            reads: HashMap::new(),
+            reads: BTreeMap::new(),
             writes: BTreeMap::new(),
             commit: Commit::default(),
         }
@@ -66,6 +69,93 @@ impl<'a> Txn<'a> {
         let value = self.backend.get(space, key).await?;
         self.reads.insert(place, value.clone());
         Ok(value)
+    }
+
+    /// The first entry within `range` as this transaction sees it: the
+    /// backend's keys, overlaid with what the transaction read (a key read
+    /// as absent stays absent, one read with bytes keeps them) and with its
+    /// buffered writes (a put is there, a delete is not). A key it finds in
+    /// the backend becomes a read, and so a check of the commit, exactly as
+    /// [`Txn::get`] would make it.
+    ///
+    /// Only the found key is checked, not the range before it: the commit
+    /// model checks keys, not ranges. That suffices for a layout where
+    /// every change to the set of keys in a range rewrites or removes a key
+    /// at or after the change, the next one up (packed index blocks, see
+    /// `shipments::blocks`): a split writes its new lower block below the
+    /// block it splits and rewrites that block, a block is removed only
+    /// when its own key is deleted, and a new last block is created under a
+    /// key the creator has checked absent. So a writer that put a key
+    /// between `range`'s start and the found key also changed the found
+    /// key, and this commit's check of it fails. When nothing is found, no
+    /// key is checked: the caller must [`Txn::get`] the key it then
+    /// creates, so that its absence is checked.
+    pub(super) async fn first_in(
+        &mut self,
+        space: Space,
+        range: &KeyRange,
+    ) -> Result<Option<Entry>> {
+        if range.is_empty() {
+            return Ok(None);
+        }
+        let place = |bound: &Bound<Vec<u8>>, unbounded: Bound<(Space, Vec<u8>)>| match bound {
+            Bound::Included(key) => Bound::Included((space, key.clone())),
+            Bound::Excluded(key) => Bound::Excluded((space, key.clone())),
+            Bound::Unbounded => unbounded,
+        };
+        // The space's own ends, since `(space, key)` pairs of other spaces
+        // share the maps.
+        let places = (
+            place(&range.lower, Bound::Included((space, Vec::new()))),
+            place(&range.upper, Bound::Unbounded),
+        );
+        let in_space = |(each, _): &&(Space, Vec<u8>)| *each == space;
+        // The first key the transaction itself knows to be there.
+        let written = self
+            .writes
+            .range(places.clone())
+            .take_while(|(place, _)| in_space(place))
+            .find_map(|((_, key), value)| Some((key.clone(), value.clone()?)));
+        let read = self
+            .reads
+            .range(places)
+            .take_while(|(place, _)| in_space(place))
+            .filter(|(place, _)| !self.writes.contains_key(place))
+            .find_map(|((_, key), value)| Some((key.clone(), value.clone()?)));
+        let known = match (written, read) {
+            (Some(written), Some(read)) => Some(written.min(read)),
+            (written, read) => written.or(read),
+        };
+        // The backend's first key before that one which the transaction
+        // has neither read nor written: those it has are decided above.
+        let mut backend_range = range.clone();
+        if let Some((key, _)) = &known {
+            backend_range.upper = Bound::Excluded(key.clone());
+        }
+        let mut limit = 1;
+        while !backend_range.is_empty() {
+            let entries = self
+                .backend
+                .scan(space, &backend_range, Direction::Ascending, limit)
+                .await?;
+            let n_entries = entries.len();
+            for (key, value) in entries {
+                let place = (space, key);
+                if self.writes.contains_key(&place) || self.reads.contains_key(&place) {
+                    backend_range.lower = Bound::Excluded(place.1);
+                    continue;
+                }
+                self.reads.insert(place.clone(), Some(value.clone()));
+                return Ok(Some((place.1, value)));
+            }
+            if n_entries < limit {
+                break;
+            }
+            // Many keys the transaction already knows in a row: a batch
+            // that deletes or reads many neighbours. Read more at a time.
+            limit = (limit * 2).min(64);
+        }
+        Ok(known)
     }
 
     /// Sets `key` to `value` when the transaction commits.
@@ -143,3 +233,88 @@ macro_rules! transact {
 }
 
 pub(super) use transact;
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+
+    use super::*;
+    use crate::store::StoreOptions;
+
+    const SPACE: Space = Space::ShipmentIndex;
+
+    fn from(key: &[u8]) -> KeyRange {
+        KeyRange::new(Included(key.to_vec()), Unbounded)
+    }
+
+    async fn first_key(txn: &mut Txn<'_>, range: &KeyRange) -> Option<Vec<u8>> {
+        txn.first_in(SPACE, range)
+            .await
+            .unwrap()
+            .map(|(key, _)| key)
+    }
+
+    #[tokio::test]
+    async fn first_in_sees_the_transactions_own_writes_and_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        for key in [b"a", b"c", b"e", b"g"] {
+            store.poke(SPACE, key, Some(b"stored")).await;
+        }
+        let mut txn = Txn::new(&store);
+
+        assert_eq!(first_key(&mut txn, &from(b"a")).await, Some(b"a".to_vec()));
+        txn.delete(SPACE, b"a".to_vec());
+        assert_eq!(first_key(&mut txn, &from(b"a")).await, Some(b"c".to_vec()));
+        txn.put(SPACE, b"b".to_vec(), b"buffered".to_vec());
+        assert_eq!(
+            txn.first_in(SPACE, &from(b"a")).await.unwrap(),
+            Some((b"b".to_vec(), b"buffered".to_vec()))
+        );
+        let after_b = KeyRange::new(Excluded(b"b".to_vec()), Included(b"z".to_vec()));
+        assert_eq!(first_key(&mut txn, &after_b).await, Some(b"c".to_vec()));
+        // What the transaction read stays as it read it.
+        assert_eq!(txn.get(SPACE, b"d").await.unwrap(), None);
+        assert_eq!(
+            txn.get(SPACE, b"e").await.unwrap(),
+            Some(b"stored".to_vec())
+        );
+        store.poke(SPACE, b"d", Some(b"theirs")).await;
+        store.poke(SPACE, b"e", None).await;
+        assert_eq!(first_key(&mut txn, &from(b"d")).await, Some(b"e".to_vec()));
+        txn.delete(SPACE, b"e".to_vec());
+        assert_eq!(first_key(&mut txn, &from(b"d")).await, Some(b"g".to_vec()));
+        // Nothing in an empty range, past the last key or in another space.
+        let empty = KeyRange::new(Included(b"c".to_vec()), Excluded(b"c".to_vec()));
+        assert_eq!(first_key(&mut txn, &empty).await, None);
+        assert_eq!(first_key(&mut txn, &from(b"h")).await, None);
+        let elsewhere = txn.first_in(Space::Hubs, &from(b"a")).await;
+        assert_eq!(elsewhere.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn first_in_checks_the_key_it_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        store.poke(SPACE, b"a", Some(b"stored")).await;
+        store.poke(SPACE, b"c", Some(b"stored")).await;
+
+        // Unchanged, the commit applies.
+        let mut txn = Txn::new(&store);
+        assert_eq!(first_key(&mut txn, &from(b"b")).await, Some(b"c".to_vec()));
+        txn.put(SPACE, b"c".to_vec(), b"mine".to_vec());
+        assert!(txn.commit().await.unwrap().is_some());
+
+        // Changed by another writer before the commit, it conflicts.
+        let mut txn = Txn::new(&store);
+        assert_eq!(first_key(&mut txn, &from(b"b")).await, Some(b"c".to_vec()));
+        store.poke(SPACE, b"c", Some(b"theirs")).await;
+        txn.put(SPACE, b"b".to_vec(), b"mine".to_vec());
+        assert!(txn.commit().await.unwrap().is_none());
+        assert_eq!(store.backend.get(SPACE, b"b").await.unwrap(), None);
+    }
+}

@@ -23,3 +23,4 @@ mod readme;
 mod schema;
 mod seeding;
 mod subscriptions;
+mod upgrade;

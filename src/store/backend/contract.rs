@@ -54,6 +54,7 @@ macro_rules! contract_tests {
             what_is_made_durable_survives_a_reopen,
             spaces_are_separate,
             an_allocation_past_the_last_id_is_refused,
+            clearing_a_space_empties_it_alone,
         );
     };
     (@each $harness:expr; $($property:ident),* $(,)?) => {
@@ -671,6 +672,38 @@ pub(crate) async fn an_allocation_past_the_last_id_is_refused(harness: &impl Har
     );
 }
 
+/// Clearing a space of the current layout, or one of an older format's,
+/// removes every key in it and nothing in any other space.
+pub(crate) async fn clearing_a_space_empties_it_alone(harness: &impl Harness) {
+    // Arrange
+    let backend = harness.open().await;
+    let mut commit = Commit::default();
+    for space in [Space::Hubs, Space::Companies, Space::Format1ShipmentsByHub] {
+        commit.put(space, b"a", b"1");
+        commit.put(space, b"b", b"2");
+    }
+    commit_ok(&*backend, commit).await;
+
+    // Act
+    backend.clear(Space::Hubs).await.unwrap();
+    backend.clear(Space::Format1ShipmentsByHub).await.unwrap();
+
+    // Assert
+    for space in [Space::Hubs, Space::Format1ShipmentsByHub] {
+        assert_eq!(
+            scan_all(&*backend, space, Direction::Ascending).await,
+            Vec::<Entry>::new()
+        );
+    }
+    assert_eq!(
+        scan_all(&*backend, Space::Companies, Direction::Ascending).await,
+        vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), b"2".to_vec())
+        ]
+    );
+}
+
 /// A commit that names a key twice among its writes and increments, or
 /// checks a key twice, is a bug in the layout: it is refused with an error
 /// and writes nothing.
@@ -851,7 +884,7 @@ pub(crate) async fn what_is_made_durable_survives_a_reopen(harness: &impl Harnes
     let mut commit = Commit::default();
     commit.put(Space::Provinces, b"GD", b"Guangdong");
     commit.put(Space::Provinces, b"XX", b"gone");
-    commit.put(Space::ShipmentsByOrigin, b"GD/1", Vec::new());
+    commit.put(Space::ShipmentIndex, b"GD/1", Vec::new());
     commit_ok(&*backend, commit).await;
     let mut commit = Commit::default();
     commit.delete(Space::Provinces, b"XX");
@@ -870,7 +903,7 @@ pub(crate) async fn what_is_made_durable_survives_a_reopen(harness: &impl Harnes
         vec![(b"GD".to_vec(), b"Guangdong".to_vec())]
     );
     assert_eq!(
-        get(&*backend, Space::ShipmentsByOrigin, b"GD/1").await,
+        get(&*backend, Space::ShipmentIndex, b"GD/1").await,
         Some(Vec::new())
     );
     assert_eq!(counter(&*backend, Space::ShipmentCounts, b"n").await, 3);
@@ -1036,7 +1069,7 @@ fn every_space_is_listed_once_at_its_index_under_its_own_name() {
     // here until it is added to this list, to `Space::ALL` and to the count
     // below. With the count right, each variant at its own index proves
     // that `ALL` holds every variant once.
-    let _every_variant = |space: Space| match space {
+    let every_variant = |space: Space| match space {
         Space::Meta
         | Space::National
         | Space::Provinces
@@ -1050,22 +1083,34 @@ fn every_space_is_listed_once_at_its_index_under_its_own_name() {
         | Space::ShipmentsByReference
         | Space::ShipmentCounts
         | Space::ShipmentIdempotencyKeys
-        | Space::ShipmentsByOrder
-        | Space::ShipmentsByOrigin
-        | Space::ShipmentsByPartner
-        | Space::ShipmentsByRoute
-        | Space::ShipmentsByShipper
-        | Space::ShipmentsByHub
-        | Space::ShipmentsByMode
-        | Space::ShipmentsBySynthetic => (),
+        | Space::ShipmentIndex => true,
+        Space::Format1ShipmentsByOrder
+        | Space::Format1ShipmentsByOrigin
+        | Space::Format1ShipmentsByPartner
+        | Space::Format1ShipmentsByRoute
+        | Space::Format1ShipmentsByShipper
+        | Space::Format1ShipmentsByHub
+        | Space::Format1ShipmentsByMode
+        | Space::Format1ShipmentsBySynthetic => false,
     };
 
-    let names: HashSet<&str> = Space::ALL.iter().map(|space| space.name()).collect();
+    let every: Vec<Space> = Space::ALL
+        .iter()
+        .chain(&Space::FORMAT1_INDEXES)
+        .copied()
+        .collect();
+    let names: HashSet<&str> = every.iter().map(|space| space.name()).collect();
 
-    assert_eq!(Space::ALL.len(), 21);
-    assert_eq!(names.len(), Space::ALL.len());
+    assert_eq!(Space::ALL.len(), 14);
+    assert_eq!(Space::FORMAT1_INDEXES.len(), 8);
+    assert_eq!(names.len(), every.len());
     for (place, space) in Space::ALL.iter().enumerate() {
-        assert_eq!(space.index(), place, "{space:?}");
+        assert_eq!(space.index(), Some(place), "{space:?}");
+        assert!(every_variant(*space), "{space:?}");
+    }
+    for space in Space::FORMAT1_INDEXES {
+        assert_eq!(space.index(), None, "{space:?}");
+        assert!(!every_variant(space), "{space:?}");
     }
 }
 

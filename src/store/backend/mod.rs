@@ -60,27 +60,31 @@ pub enum Space {
     ShipmentCounts,
     /// The shipment id each idempotency key created.
     ShipmentIdempotencyKeys,
-    /// Shipments in every order (see `store::shipments`).
-    ShipmentsByOrder,
-    /// Shipments by origin province.
-    ShipmentsByOrigin,
-    /// Shipments by destination partner.
-    ShipmentsByPartner,
-    /// Shipments by route.
-    ShipmentsByRoute,
-    /// Shipments by shipper.
-    ShipmentsByShipper,
-    /// Shipments by hub.
-    ShipmentsByHub,
-    /// Shipments by transport mode.
-    ShipmentsByMode,
-    /// Shipments by whether they are synthetic.
-    ShipmentsBySynthetic,
+    /// The index entries of shipments, packed in blocks (see
+    /// `store::shipments`).
+    ShipmentIndex,
+    /// Format 1's index of every shipment, read and emptied only by the
+    /// upgrade from format 1 (`store::upgrade`); likewise the seven after it.
+    Format1ShipmentsByOrder,
+    /// Format 1's index by origin province.
+    Format1ShipmentsByOrigin,
+    /// Format 1's index by destination partner.
+    Format1ShipmentsByPartner,
+    /// Format 1's index by route.
+    Format1ShipmentsByRoute,
+    /// Format 1's index by shipper.
+    Format1ShipmentsByShipper,
+    /// Format 1's index by hub.
+    Format1ShipmentsByHub,
+    /// Format 1's index by transport mode.
+    Format1ShipmentsByMode,
+    /// Format 1's index by whether shipments are synthetic.
+    Format1ShipmentsBySynthetic,
 }
 
 impl Space {
-    /// Every key space.
-    pub const ALL: [Space; 21] = [
+    /// Every key space of the current layout.
+    pub const ALL: [Space; 14] = [
         Space::Meta,
         Space::National,
         Space::Provinces,
@@ -94,14 +98,19 @@ impl Space {
         Space::ShipmentsByReference,
         Space::ShipmentCounts,
         Space::ShipmentIdempotencyKeys,
-        Space::ShipmentsByOrder,
-        Space::ShipmentsByOrigin,
-        Space::ShipmentsByPartner,
-        Space::ShipmentsByRoute,
-        Space::ShipmentsByShipper,
-        Space::ShipmentsByHub,
-        Space::ShipmentsByMode,
-        Space::ShipmentsBySynthetic,
+        Space::ShipmentIndex,
+    ];
+
+    /// Format 1's index spaces, which only the upgrade reads.
+    pub const FORMAT1_INDEXES: [Space; 8] = [
+        Space::Format1ShipmentsByOrder,
+        Space::Format1ShipmentsByOrigin,
+        Space::Format1ShipmentsByPartner,
+        Space::Format1ShipmentsByRoute,
+        Space::Format1ShipmentsByShipper,
+        Space::Format1ShipmentsByHub,
+        Space::Format1ShipmentsByMode,
+        Space::Format1ShipmentsBySynthetic,
     ];
 
     /// The space's name: its sled tree, or its key prefix.
@@ -120,20 +129,22 @@ impl Space {
             Space::ShipmentsByReference => "shipments_by_reference",
             Space::ShipmentCounts => "shipment_counts",
             Space::ShipmentIdempotencyKeys => "shipment_idempotency_keys",
-            Space::ShipmentsByOrder => "shipments_by_order",
-            Space::ShipmentsByOrigin => "shipments_by_origin",
-            Space::ShipmentsByPartner => "shipments_by_partner",
-            Space::ShipmentsByRoute => "shipments_by_route",
-            Space::ShipmentsByShipper => "shipments_by_shipper",
-            Space::ShipmentsByHub => "shipments_by_hub",
-            Space::ShipmentsByMode => "shipments_by_mode",
-            Space::ShipmentsBySynthetic => "shipments_by_synthetic",
+            Space::ShipmentIndex => "shipment_index",
+            Space::Format1ShipmentsByOrder => "shipments_by_order",
+            Space::Format1ShipmentsByOrigin => "shipments_by_origin",
+            Space::Format1ShipmentsByPartner => "shipments_by_partner",
+            Space::Format1ShipmentsByRoute => "shipments_by_route",
+            Space::Format1ShipmentsByShipper => "shipments_by_shipper",
+            Space::Format1ShipmentsByHub => "shipments_by_hub",
+            Space::Format1ShipmentsByMode => "shipments_by_mode",
+            Space::Format1ShipmentsBySynthetic => "shipments_by_synthetic",
         }
     }
 
-    /// The space's place in [`Space::ALL`].
-    fn index(self) -> usize {
-        self as usize
+    /// The space's place in [`Space::ALL`], if it is of the current layout.
+    fn index(self) -> Option<usize> {
+        let place = self as usize;
+        (place < Space::ALL.len()).then_some(place)
     }
 }
 
@@ -367,6 +378,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes many keys without transactions, under the same terms as
     /// [`Backend::bulk_load`].
     async fn bulk_remove(&self, keys: Vec<(Space, Vec<Vec<u8>>)>) -> Result<()>;
+
+    /// Removes every key of a space at once, under the same terms (the
+    /// upgrade drops an old format's indexes with it).
+    async fn clear(&self, space: Space) -> Result<()>;
 
     /// Returns once every commit that returned before this call is durable.
     async fn make_durable(&self) -> Result<()>;

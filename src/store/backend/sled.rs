@@ -42,7 +42,8 @@ pub struct SledOptions {
 /// A sled database as a [`Backend`].
 pub struct SledBackend {
     db: sled::Db,
-    /// One tree per space, at the space's place in [`Space::ALL`].
+    /// One tree per space of the current layout, at its place in
+    /// [`Space::ALL`]; an older format's spaces are opened when used.
     trees: Vec<sled::Tree>,
     changes: ChangeLog,
     group: GroupCommit,
@@ -70,7 +71,8 @@ impl SledBackend {
             .iter()
             .map(|space| db.open_tree(space.name()))
             .collect::<sled::Result<Vec<_>>>()?;
-        let revision = decode_counter(trees[Space::Meta.index()].get(REVISION_KEY)?.as_deref())?;
+        let meta = db.open_tree(Space::Meta.name())?;
+        let revision = decode_counter(meta.get(REVISION_KEY)?.as_deref())?;
         Ok(Self {
             db,
             trees,
@@ -79,8 +81,13 @@ impl SledBackend {
         })
     }
 
-    fn tree(&self, space: Space) -> &sled::Tree {
-        &self.trees[space.index()]
+    /// The tree of `space`: one of the current layout's, or an older
+    /// format's, opened now (sled keeps it open) for the upgrade.
+    fn tree(&self, space: Space) -> Result<std::borrow::Cow<'_, sled::Tree>> {
+        match space.index() {
+            Some(place) => Ok(std::borrow::Cow::Borrowed(&self.trees[place])),
+            None => Ok(std::borrow::Cow::Owned(self.db.open_tree(space.name())?)),
+        }
     }
 }
 
@@ -106,11 +113,11 @@ fn failed(error: Error) -> ConflictableTransactionError<Abort> {
 #[async_trait::async_trait]
 impl Backend for SledBackend {
     async fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(space).get(key)?.map(|value| value.to_vec()))
+        Ok(self.tree(space)?.get(key)?.map(|value| value.to_vec()))
     }
 
     async fn get_many(&self, space: Space, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        let tree = self.tree(space);
+        let tree = self.tree(space)?;
         keys.iter()
             .map(|key| Ok(tree.get(key)?.map(|value| value.to_vec())))
             .collect()
@@ -126,9 +133,8 @@ impl Backend for SledBackend {
         if range.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let entries = self
-            .tree(space)
-            .range::<Vec<u8>, _>((range.lower.clone(), range.upper.clone()));
+        let tree = self.tree(space)?;
+        let entries = tree.range::<Vec<u8>, _>((range.lower.clone(), range.upper.clone()));
         let entry = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
             entry
                 .map(|(key, value)| (key.to_vec(), value.to_vec()))
@@ -154,7 +160,11 @@ impl Backend for SledBackend {
             .collect();
         spaces.sort_unstable();
         spaces.dedup();
-        let trees: Vec<&sled::Tree> = spaces.iter().map(|space| self.tree(*space)).collect();
+        let trees = spaces
+            .iter()
+            .map(|space| self.tree(*space))
+            .collect::<Result<Vec<_>>>()?;
+        let trees: Vec<&sled::Tree> = trees.iter().map(|tree| tree.as_ref()).collect();
         let place: HashMap<Space, usize> = spaces
             .iter()
             .enumerate()
@@ -245,7 +255,7 @@ impl Backend for SledBackend {
     }
 
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
-        self.tree(space)
+        self.tree(space)?
             .transaction(|tx| -> TxResult<u64> {
                 let first = decode_counter(tx.get(key)?.as_deref())
                     .map_err(failed)?
@@ -276,20 +286,20 @@ impl Backend for SledBackend {
     }
 
     async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()> {
-        let jobs: Vec<(sled::Tree, Vec<Entry>)> = entries
+        let jobs = entries
             .into_iter()
-            .map(|(space, entries)| (self.tree(space).clone(), entries))
-            .collect();
+            .map(|(space, entries)| Ok((self.tree(space)?.into_owned(), entries)))
+            .collect::<Result<Vec<(sled::Tree, Vec<Entry>)>>>()?;
         tokio::task::spawn_blocking(move || write_sorted(jobs))
             .await
             .map_err(|error| Error::Storage(Box::new(error)))?
     }
 
     async fn bulk_remove(&self, keys: Vec<(Space, Vec<Vec<u8>>)>) -> Result<()> {
-        let trees: Vec<(sled::Tree, Vec<Vec<u8>>)> = keys
+        let trees = keys
             .into_iter()
-            .map(|(space, keys)| (self.tree(space).clone(), keys))
-            .collect();
+            .map(|(space, keys)| Ok((self.tree(space)?.into_owned(), keys)))
+            .collect::<Result<Vec<(sled::Tree, Vec<Vec<u8>>)>>>()?;
         tokio::task::spawn_blocking(move || {
             for (tree, keys) in trees {
                 for key in keys {
@@ -300,6 +310,29 @@ impl Backend for SledBackend {
         })
         .await
         .map_err(|error| Error::Storage(Box::new(error)))?
+    }
+
+    async fn clear(&self, space: Space) -> Result<()> {
+        match space.index() {
+            // A tree of the current layout stays open in `trees`, so it is
+            // emptied key by key rather than dropped.
+            Some(_) => {
+                let tree = self.tree(space)?.into_owned();
+                tokio::task::spawn_blocking(move || tree.clear())
+                    .await
+                    .map_err(|error| Error::Storage(Box::new(error)))??;
+            }
+            // An older format's tree is opened only when used: dropping it
+            // frees its pages at once, far faster than removing each key.
+            None => {
+                let db = self.db.clone();
+                let name = space.name();
+                tokio::task::spawn_blocking(move || db.drop_tree(name))
+                    .await
+                    .map_err(|error| Error::Storage(Box::new(error)))??;
+            }
+        }
+        Ok(())
     }
 
     async fn make_durable(&self) -> Result<()> {

@@ -20,16 +20,17 @@
 //! marker is present, transactional shipment writes are refused, since they
 //! would hand out ids the run has used.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use super::{counter_key, for_each_entry, reference_taken};
+use super::{blocks, entries_of, reference_taken};
 use crate::domain::{Direction, Shipment, ShipmentId};
 use crate::error::{Error, Result};
 use crate::store::backend::{Entry, KeyRange, Space};
 use crate::store::codec::{decode, encode};
+use crate::store::format::Stored;
 use crate::store::keys::id_key;
 use crate::store::txn::transact;
 use crate::store::Store;
@@ -73,11 +74,13 @@ impl BulkInsert {
     }
 }
 
-/// The entries of some shipments, by key space, and how much they raise
-/// each counter.
+/// The entries of some shipments: records and references, the index
+/// entries of each scope, and how much they raise each counter.
 #[derive(Default)]
 struct Chunk {
-    entries: BTreeMap<Space, Vec<Entry>>,
+    records: Vec<Entry>,
+    references: Vec<Entry>,
+    index: IndexEntries,
     deltas: HashMap<Vec<u8>, u64>,
 }
 
@@ -96,30 +99,38 @@ impl Chunk {
                 ..source.shipment(number)
             };
             let id = id_key(shipment.id).to_vec();
-            self.push(Space::Shipments, (id.clone(), encode(&shipment)?));
-            self.push(
-                Space::ShipmentsByReference,
-                (shipment.reference.clone().into_bytes(), id),
-            );
-            for_each_entry(&shipment, |facet, value, keys| {
-                let space = self.entries.entry(facet.space()).or_default();
-                space.extend(keys.map(|key| (key, Vec::new())));
-                *self.deltas.entry(counter_key(facet, value)).or_default() += 1;
-            });
+            self.records.push((id.clone(), shipment.encode()?));
+            self.references
+                .push((shipment.reference.clone().into_bytes(), id));
+            for entry in entries_of(&shipment) {
+                if entry.counted {
+                    *self.deltas.entry(entry.counter).or_default() += 1;
+                }
+                self.index
+                    .entry(entry.scope)
+                    .or_default()
+                    .push(entry.suffix);
+            }
         }
         Ok(())
     }
 
-    fn push(&mut self, space: Space, entry: Entry) {
-        self.entries.entry(space).or_default().push(entry);
-    }
-
     /// Takes in the entries and counts of another chunk.
     fn merge(&mut self, other: Chunk) {
-        for (space, theirs) in other.entries {
-            self.entries.entry(space).or_default().extend(theirs);
-        }
+        self.records.extend(other.records);
+        self.references.extend(other.references);
+        merge_index(&mut self.index, other.index);
         merge_deltas(&mut self.deltas, other.deltas);
+    }
+}
+
+/// Index entries by scope, in no order.
+pub(super) type IndexEntries = HashMap<Vec<u8>, Vec<Vec<u8>>>;
+
+/// Adds the index entries of `from` to those of `into`.
+fn merge_index(into: &mut IndexEntries, from: IndexEntries) {
+    for (scope, suffixes) in from {
+        into.entry(scope).or_default().extend(suffixes);
     }
 }
 
@@ -250,8 +261,11 @@ impl Store {
         }
     }
 
-    /// Writes every entry of `run`, chunk by chunk, then its counters in
-    /// one commit that also removes its marker.
+    /// Writes the records and references of `run` chunk by chunk, then
+    /// its index entries merged into the index, then its counters in one
+    /// commit that also removes its marker. The index entries of the whole
+    /// run are held until the end (about 60 bytes each, 18 a shipment), so
+    /// that each scope's blocks are written once.
     async fn run_bulk_insert(
         &self,
         run: &BulkInsert,
@@ -259,19 +273,51 @@ impl Store {
         mut progress: impl FnMut(u64),
     ) -> Result<u64> {
         let mut deltas = HashMap::new();
+        let mut index = IndexEntries::new();
         let mut start = run.numbers.start;
         while start < run.numbers.end {
             let end = run.numbers.end.min(start.saturating_add(CHUNK));
             let chunk = build_chunk(run, start..end, source)?;
             merge_deltas(&mut deltas, chunk.deltas);
+            merge_index(&mut index, chunk.index);
             self.backend
-                .bulk_load(chunk.entries.into_iter().collect())
+                .bulk_load(vec![
+                    (Space::Shipments, chunk.records),
+                    (Space::ShipmentsByReference, chunk.references),
+                ])
                 .await?;
             progress(end - start);
             start = end;
         }
+        self.merge_into_index(index).await?;
         self.end_bulk_insert(run, &deltas).await?;
         Ok(run.numbers.end - run.numbers.start)
+    }
+
+    /// Merges index entries into the index, scope by scope, while nothing
+    /// else writes: each scope's blocks are rewritten with its new entries
+    /// (see `blocks::bulk_merge`), the new blocks written before the old
+    /// keys are removed, so that a run interrupted here is repaired by
+    /// merging the same entries again.
+    pub(super) async fn merge_into_index(&self, index: IndexEntries) -> Result<()> {
+        let (mut written, mut removed) = (Vec::new(), Vec::new());
+        for (scope, suffixes) in index {
+            let (blocks, old) = blocks::bulk_merge(
+                self.backend.as_ref(),
+                Space::ShipmentIndex,
+                &scope,
+                suffixes,
+            )
+            .await?;
+            written.extend(blocks);
+            removed.extend(old);
+        }
+        self.backend
+            .bulk_load(vec![(Space::ShipmentIndex, written)])
+            .await?;
+        self.backend
+            .bulk_remove(vec![(Space::ShipmentIndex, removed)])
+            .await
     }
 
     /// The one commit that finishes a run: adds its counts to the stored
@@ -377,18 +423,35 @@ mod tests {
     }
 
     /// Every key and value of every space but `meta`, whose revision and
-    /// database id differ between any two databases, and the next id.
+    /// database id differ between any two databases, and the next id; the
+    /// index as the entries its blocks hold, since how they are packed
+    /// depends on the order they came in (a bulk merge fills blocks, splits
+    /// halve them).
     async fn contents(store: &Store) -> Vec<(Space, Vec<Entry>)> {
         let mut contents = Vec::new();
         for space in Space::ALL {
+            let raw = store.raw_entries(space).await;
             let entries = match space {
-                Space::Meta => store
-                    .raw_entries(space)
-                    .await
+                Space::Meta => raw
                     .into_iter()
                     .filter(|(key, _)| key == super::super::NEXT_ID_KEY)
                     .collect(),
-                _ => store.raw_entries(space).await,
+                Space::ShipmentIndex => {
+                    let mut verifier = blocks::Verifier::new(space, super::super::scope_len);
+                    let mut entries = Vec::new();
+                    for (key, value) in raw {
+                        let verified = verifier.verify_block(&key, &value);
+                        assert_eq!(verified.problems, Vec::<String>::new());
+                        entries.extend(
+                            verified
+                                .entries
+                                .into_iter()
+                                .map(|entry| (entry, Vec::new())),
+                        );
+                    }
+                    entries
+                }
+                _ => raw,
             };
             contents.push((space, entries));
         }
@@ -438,7 +501,10 @@ mod tests {
         let half = build_chunk(&run, 0..N / 2, &source).unwrap();
         store
             .backend
-            .bulk_load(half.entries.into_iter().collect())
+            .bulk_load(vec![
+                (Space::Shipments, half.records),
+                (Space::ShipmentsByReference, half.references),
+            ])
             .await
             .unwrap();
         store.flush().await.unwrap();

@@ -3,15 +3,19 @@
 
 use std::collections::BTreeMap;
 
+use std::ops::Bound::Included;
+
+use super::blocks::Verifier;
 use super::{
-    bulk, counter_key, for_each_entry, id_from_suffix, id_key, Facet, BY_DEPARTURE, BY_QUANTITY,
-    FACETS, NEXT_ID_KEY, TEXT_END,
+    bulk, counter_key, entries_of, id_from_suffix, id_key, scope_len, Facet, BY_DEPARTURE,
+    BY_QUANTITY, FACETS, NEXT_ID_KEY,
 };
 use crate::domain::{Shipment, ShipmentId};
 use crate::error::Result;
-use crate::store::backend::{decode_counter, Space};
+use crate::store::backend::{decode_counter, KeyRange, Space};
 use crate::store::check::{reason, show_key, CheckReport};
 use crate::store::codec::decode;
+use crate::store::format::Stored as _;
 use crate::store::Store;
 
 impl Store {
@@ -55,7 +59,7 @@ impl Store {
             let mut found = Vec::with_capacity(batch.len());
             for (key, value) in batch {
                 report.records += 1;
-                let shipment: Shipment = match decode(&value, "shipment") {
+                let shipment = match Shipment::decode(&value) {
                     Ok(shipment) => shipment,
                     Err(error) => {
                         report.found(format!(
@@ -126,34 +130,49 @@ impl Store {
         Ok(())
     }
 
-    /// Checks one facet index against the shipments, and its counters
-    /// against the index. The entries every shipment calls for are derived
-    /// with [`for_each_entry`], as a write derives them, sorted, and merged
-    /// with one scan of the index: a sequential pass instead of a read per
-    /// entry, at the cost of holding one index's keys in memory.
+    /// Checks one facet's part of the index against the shipments, and its
+    /// counters against the index. Every block is verified (see
+    /// `blocks::Verifier`); the entries every shipment calls for are derived
+    /// with [`entries_of`], as a write derives them, sorted, and merged with
+    /// one scan of the facet's blocks: a sequential pass instead of a read
+    /// per entry, at the cost of holding one facet's entries in memory.
     async fn check_facet(&self, facet: Facet, report: &mut CheckReport) -> Result<()> {
         let mut expected: Vec<Vec<u8>> = Vec::new();
         let mut records = self.batches(Space::Shipments);
         while let Some(batch) = records.next().await? {
             for (_, value) in batch {
                 // An undecodable record was reported with the records.
-                let Ok(shipment) = decode::<Shipment>(&value, "shipment") else {
+                let Ok(shipment) = Shipment::decode(&value) else {
                     continue;
                 };
-                for_each_entry(&shipment, |each, _, keys| {
-                    if each == facet {
-                        expected.extend(keys);
-                    }
-                });
+                expected.extend(
+                    entries_of(&shipment)
+                        .into_iter()
+                        .filter(|entry| entry.facet == facet)
+                        .map(|entry| [entry.scope, entry.suffix].concat()),
+                );
             }
         }
         expected.sort_unstable();
         let mut expected = expected.into_iter().peekable();
         // Departure-ordered entries by value, for the counters.
         let mut entries: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        let mut index = self.batches(facet.space());
+        let mut verifier = Verifier::new(Space::ShipmentIndex, scope_len);
+        let facet_keys = KeyRange::new(
+            Included(vec![facet.id()]),
+            crate::store::keys::prefix_end(&[facet.id()]),
+        );
+        let mut index = self.batches_in(Space::ShipmentIndex, facet_keys);
+        let mut found = Vec::new();
         while let Some(batch) = index.next().await? {
-            for (key, _) in batch {
+            for (block, value) in batch {
+                let verified = verifier.verify_block(&block, &value);
+                for problem in verified.problems {
+                    report.found(problem);
+                }
+                found.extend(verified.entries);
+            }
+            for key in found.drain(..) {
                 while let Some(missing) = expected.next_if(|next| next[..] < key[..]) {
                     self.report_missing_entry(facet, &missing, report).await?;
                 }
@@ -193,7 +212,7 @@ impl Store {
         let mut counters = self.batches(counts);
         while let Some(batch) = counters.next().await? {
             for (key, bytes) in batch {
-                let Some(value) = key.strip_prefix(&[facet.tag()]) else {
+                let Some(value) = key.strip_prefix(&[facet.id()]) else {
                     continue;
                 };
                 if entries.contains_key(value) {
@@ -269,7 +288,7 @@ impl Store {
         let mut counters = self.batches(counts);
         while let Some(batch) = counters.next().await? {
             for (key, _) in batch {
-                if !FACETS.iter().any(|facet| key.first() == Some(&facet.tag())) {
+                if !FACETS.iter().any(|facet| key.first() == Some(&facet.id())) {
                     report.found(format!(
                         "{}: counter {} names no index",
                         counts.name(),
@@ -337,7 +356,7 @@ impl Store {
         Ok(
             match self.backend.get(Space::Shipments, &id_key(id)).await? {
                 None => Stored::Missing,
-                Some(bytes) => decode(&bytes, "shipment").map_or(Stored::Undecodable, |shipment| {
+                Some(bytes) => Shipment::decode(&bytes).map_or(Stored::Undecodable, |shipment| {
                     Stored::Found(Box::new(shipment))
                 }),
             },
@@ -368,10 +387,10 @@ fn id_value(bytes: &[u8]) -> Option<ShipmentId> {
         .flatten()
 }
 
-/// The value and order byte of an index key (see `index_key`).
+/// The value and order byte of a logical index key (see `scope`).
 fn split_entry(key: &[u8]) -> Option<(&[u8], u8)> {
-    let end = key.iter().position(|&byte| byte == TEXT_END)?;
-    Some((&key[..end], *key.get(end + 1)?))
+    let end = scope_len(key)?;
+    Some((&key[1..end - 2], key[end - 1]))
 }
 
 /// An index key as a person reads it: `CN-JS/departure/42`.
@@ -403,5 +422,100 @@ fn counter_name(facet: Facet, value: &[u8]) -> String {
         facet.name().to_owned()
     } else {
         format!("{}/{}", facet.name(), show_key(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{blocks, scope, suffix};
+    use super::*;
+    use crate::store::check::tests::{by_reference, every_shipment, seeded};
+    use crate::store::txn::transact;
+
+    /// Adds or removes one index entry as a write would, leaving records
+    /// and counters alone: the inconsistency a bug would leave.
+    async fn change_entry(store: &Store, scope: &[u8], suffix: &[u8], add: bool) {
+        let changed: Result<_> = async {
+            transact!(store, |txn| {
+                if add {
+                    blocks::insert(&mut txn, Space::ShipmentIndex, scope, suffix).await?;
+                } else {
+                    blocks::remove(&mut txn, Space::ShipmentIndex, scope, suffix).await?;
+                }
+            })
+        }
+        .await;
+        changed.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_missing_index_entry_and_its_counter_are_named() {
+        let (_dir, store) = seeded().await;
+        let shipment = every_shipment(&store)
+            .await
+            .into_iter()
+            .find(|shipment| !shipment.hubs().is_empty())
+            .unwrap();
+        let hub = shipment.hubs()[0].as_str().to_owned();
+        let filter = crate::domain::ShipmentFilter {
+            hub: Some(shipment.hubs()[0].clone()),
+            ..Default::default()
+        };
+        let before = store.shipment_counts(&[filter]).await.unwrap()[0];
+        let departures = scope(Facet::Hub, hub.as_bytes(), BY_DEPARTURE);
+        change_entry(&store, &departures, &suffix(BY_DEPARTURE, &shipment), false).await;
+
+        let report = store.check().await.unwrap();
+
+        assert_eq!(
+            report.problems,
+            [
+                format!(
+                    "shipment {} ({}) is missing from shipments_by_hub: {hub}/departure/{}",
+                    shipment.id, shipment.reference, shipment.id
+                ),
+                format!(
+                    "counter shipments_by_hub/{hub} says {before}, index has {}",
+                    before - 1
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stray_entries_and_broken_blocks_are_named() {
+        let (_dir, store) = seeded().await;
+        let other = by_reference(&store, "SYN-00000002").await;
+        // Entries in the quantity order, so that no counter changes.
+        let tibet = scope(Facet::Origin, b"CN-XZ", BY_QUANTITY);
+        let ghost = [&[0][..], &9999u64.to_be_bytes()].concat();
+        change_entry(&store, &tibet, &ghost, true).await;
+        change_entry(&store, &tibet, &suffix(BY_QUANTITY, &other), true).await;
+        // A block of the mode index whose bytes are not a block.
+        let sea = [scope(Facet::Mode, b"SEA", BY_QUANTITY), vec![0xFF]].concat();
+        store.poke(Space::ShipmentIndex, &sea, Some(&[7])).await;
+
+        let report = store.check().await.unwrap();
+
+        let sea_shown = show_key(&sea);
+        let problems: Vec<&str> = report.problems.iter().map(String::as_str).collect();
+        assert_eq!(
+            problems[..2],
+            [
+                // The entry of no quantity sorts first.
+                "shipments_by_origin: entry CN-XZ/quantity/9999 points to missing shipment 9999"
+                    .to_owned(),
+                format!(
+                    "shipments_by_origin: entry CN-XZ/quantity/{} does not match shipment {} (SYN-00000002)",
+                    other.id, other.id
+                ),
+            ]
+        );
+        assert!(
+            problems[2].starts_with(&format!(
+                "shipment_index: block {sea_shown} does not decode"
+            )),
+            "{problems:?}"
+        );
     }
 }

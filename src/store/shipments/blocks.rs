@@ -1,0 +1,1377 @@
+//! Packed index blocks: many sorted index entries under one stored key.
+//!
+//! sled 0.34 splits a leaf page once it holds more than 16 keys and keeps
+//! about 270 bytes of page table per page in memory whatever the cache
+//! size, so an index costs memory by its number of keys, not their length.
+//! Here one key holds up to [`MAX_ENTRIES`] entries of one sorted list.
+//!
+//! A *scope* is an opaque byte string naming one sorted list (the layout
+//! uses `facet tag, value, 0, order byte`); an entry of a scope is a
+//! *suffix* (a sort key, then an 8-byte id), and its *logical key* is
+//! `scope ++ suffix`. Suffixes are non-empty and never start with `0xFF`,
+//! and no scope's keys interleave with another's, so the keys of a scope
+//! are one contiguous range and `scope ++ [0xFF]` lies above all of them.
+//!
+//! The blocks of a scope partition its entries by key:
+//! - a block holds 1 to [`MAX_ENTRIES`] distinct suffixes, sorted;
+//! - its key is `scope ++ its largest suffix`, or `scope ++ [0xFF]`, the
+//!   *open end*, which only the last block of a scope can have (so that
+//!   appending, the common case for ids and dates, never renames a block);
+//! - it holds exactly the entries above the previous block's key, up to
+//!   and including its own key.
+//!
+//! The last block need not be the open end: removing every entry of the
+//! open end deletes it, and the block below stays under its largest
+//! suffix until an entry above it creates the open end again.
+//!
+//! So the block that holds (or must hold) an entry is the first block whose
+//! key is at or above the entry's logical key, and every change to the set
+//! of blocks rewrites or deletes the block above the change: the argument
+//! that lets a transaction check only the block it found (see
+//! [`Txn::first_in`]). Transactional writes go through [`insert`] and
+//! [`remove`]; seeding rewrites whole scopes with [`bulk_merge`]; reads are
+//! [`scan`] and [`count`]; `check` uses [`Verifier`]. What the entries mean
+//! is the caller's business: nothing here knows shipments.
+
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+use crate::domain::Direction;
+use crate::error::{Error, Result};
+use crate::store::backend::{Backend, Entry, KeyRange, Space};
+use crate::store::check::show_key;
+use crate::store::txn::Txn;
+
+/// The most entries a block holds: a block over this splits in two
+/// halves, so blocks written by transactions hold at least half of it.
+/// 64 entries of about 13 bytes make a value of under 1 KB, and cut the
+/// keys of an index (and sled's pages) by a factor of 32 to 64.
+pub(super) const MAX_ENTRIES: usize = 64;
+
+/// How full [`bulk_merge`] fills a block: room for 16 inserts before the
+/// first split, since seeded scopes go on taking writes.
+pub(super) const BULK_FILL: usize = 48;
+
+/// The last byte of the key of a scope's open-end block: above the first
+/// byte of every suffix.
+const OPEN_END: u8 = 0xFF;
+
+/// The first byte of a block's value: the version of the encoding below.
+const BLOCK_FORMAT: u8 = 1;
+
+/// The fewest entries a block holds after a split, for sizing reads: a
+/// block may hold fewer after removals, and then reads ask for more.
+const HALF_FULL: usize = MAX_ENTRIES / 2;
+
+/// The most blocks one backend read asks for while scanning.
+const MAX_SCAN_BATCH: usize = 32;
+
+/// The most blocks one backend read asks for while counting.
+const MAX_COUNT_BATCH: usize = 256;
+
+/// Adds the entry `suffix` to `scope`: a no-op when it is there. The block
+/// that must hold it is the first at or above its logical key, or a new
+/// open-end block when there is none; a block that grows past
+/// [`MAX_ENTRIES`] splits, its lower half under the key of its largest
+/// suffix, its upper half under the old key.
+pub(super) async fn insert(
+    txn: &mut Txn<'_>,
+    space: Space,
+    scope: &[u8],
+    suffix: &[u8],
+) -> Result<()> {
+    check_suffix(space, scope, suffix)?;
+    let (key, mut entries) = match holder(txn, space, scope, suffix).await? {
+        Some((key, value)) => {
+            let entries = decode_block(space, &key, &value)?;
+            (key, entries)
+        }
+        None => (open_end(scope), Vec::new()),
+    };
+    let at = match entries.binary_search_by(|each| each.as_slice().cmp(suffix)) {
+        Ok(_) => return Ok(()),
+        Err(at) => at,
+    };
+    entries.insert(at, suffix.to_vec());
+    if entries.len() > MAX_ENTRIES {
+        let upper = entries.split_off(entries.len() / 2);
+        // No block lies between the previous block's key and this one's,
+        // so the lower half's key is free; and writing this block again is
+        // what makes a concurrent writer who found it conflict.
+        txn.put(
+            space,
+            block_key(scope, last(&entries)),
+            encode_block(&entries),
+        );
+        txn.put(space, key, encode_block(&upper));
+    } else {
+        txn.put(space, key, encode_block(&entries));
+    }
+    Ok(())
+}
+
+/// Removes the entry `suffix` from `scope`. The caller removes only what a
+/// stored record calls for, so an absent entry is [`Error::Corrupt`]. A
+/// block left empty is deleted; one that lost its largest suffix (and is
+/// not the open end) moves to the key of its new largest suffix, which no
+/// other block can hold.
+pub(super) async fn remove(
+    txn: &mut Txn<'_>,
+    space: Space,
+    scope: &[u8],
+    suffix: &[u8],
+) -> Result<()> {
+    check_suffix(space, scope, suffix)?;
+    let absent = || {
+        Error::Corrupt(format!(
+            "{}: no block holds the entry {} to remove",
+            space.name(),
+            show_key(&[scope, suffix].concat())
+        ))
+    };
+    let (key, value) = holder(txn, space, scope, suffix)
+        .await?
+        .ok_or_else(absent)?;
+    let mut entries = decode_block(space, &key, &value)?;
+    let at = entries
+        .binary_search_by(|each| each.as_slice().cmp(suffix))
+        .map_err(|_| absent())?;
+    entries.remove(at);
+    if entries.is_empty() {
+        txn.delete(space, key);
+    } else if at == entries.len() && key != open_end(scope) {
+        txn.delete(space, key);
+        txn.put(
+            space,
+            block_key(scope, last(&entries)),
+            encode_block(&entries),
+        );
+    } else {
+        txn.put(space, key, encode_block(&entries));
+    }
+    Ok(())
+}
+
+/// The block that holds or must hold `suffix`, as the transaction sees it:
+/// the first at or above its logical key. When there is none, the open
+/// end's absence is read too, so that the commit checks it: that is what
+/// makes two writers creating the same open end conflict. Should the open
+/// end turn up there after all (another writer created it between the two
+/// reads), the transaction now knows it, and looking again finds it.
+async fn holder(
+    txn: &mut Txn<'_>,
+    space: Space,
+    scope: &[u8],
+    suffix: &[u8],
+) -> Result<Option<Entry>> {
+    let open_end = open_end(scope);
+    let range = KeyRange::new(
+        Included(block_key(scope, suffix)),
+        Included(open_end.clone()),
+    );
+    loop {
+        if let Some(found) = txn.first_in(space, &range).await? {
+            return Ok(Some(found));
+        }
+        if txn.get(space, &open_end).await?.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// Up to `n` logical keys of `scope` within `range`, from its low end
+/// (ascending) or its high end (descending), in that order. Bounds are
+/// logical keys; `Unbounded` means the scope's end, and a bound outside the
+/// scope is cut to it. The blocks are read a few at a time from the
+/// position on, so the cost follows `n`, not the size of the scope or how
+/// deep the position lies: ascending reads the blocks from the first at or
+/// above the lower bound; descending finds the first block at or above the
+/// upper bound (one block), then reads the blocks below it downwards.
+pub(super) async fn scan(
+    backend: &dyn Backend,
+    space: Space,
+    scope: &[u8],
+    range: &KeyRange,
+    direction: Direction,
+    n: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    let Some(within) = Within::new(scope, range) else {
+        return Ok(keys);
+    };
+    if n == 0 {
+        return Ok(keys);
+    }
+    let mut take = |suffix: &[u8]| {
+        keys.push([scope, suffix].concat());
+        keys.len() < n
+    };
+    match direction {
+        // One more block than the entries need: the first is entered in
+        // the middle.
+        Direction::Ascending => {
+            let batch = (blocks_for(n) + 1).min(MAX_SCAN_BATCH);
+            walk_up(backend, space, &within, batch, MAX_SCAN_BATCH, &mut take).await?;
+        }
+        Direction::Descending => walk_down(backend, space, &within, n, &mut take).await?,
+    }
+    Ok(keys)
+}
+
+/// How many entries of `scope` lie within `range` (bounds as for
+/// [`scan`]): reads every block of the range, in growing batches.
+pub(super) async fn count(
+    backend: &dyn Backend,
+    space: Space,
+    scope: &[u8],
+    range: &KeyRange,
+) -> Result<u64> {
+    let Some(within) = Within::new(scope, range) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    walk_up(
+        backend,
+        space,
+        &within,
+        2,
+        MAX_COUNT_BATCH,
+        &mut |_: &[u8]| {
+            n += 1;
+            true
+        },
+    )
+    .await?;
+    Ok(n)
+}
+
+/// Merges the suffixes `new` into the stored blocks of `scope`, for seeding
+/// while nothing else writes. Returns the blocks to write, [`BULK_FILL`]
+/// entries each and the last under the open end, and the keys of stored
+/// blocks to remove (those not written again under the same key). `new`
+/// may hold entries that are stored already, or repeat itself; a sorted
+/// `new` merges fastest.
+///
+/// The caller writes the blocks ([`Backend::bulk_load`]) before it removes
+/// the old ones ([`Backend::bulk_remove`]), so that no entry is ever
+/// missing. A run interrupted between the two leaves old and new blocks
+/// overlapping; readers must not run then (a seeding run that did not
+/// finish is run again), and the next `bulk_merge` of the scope repairs it,
+/// since it reads every stored block of the scope, merges all their
+/// entries without duplicates and rewrites the scope. It holds the scope's
+/// entries in memory, about 40 bytes each.
+pub(super) async fn bulk_merge(
+    backend: &dyn Backend,
+    space: Space,
+    scope: &[u8],
+    new: Vec<Vec<u8>>,
+) -> Result<(Vec<Entry>, Vec<Vec<u8>>)> {
+    for suffix in &new {
+        check_suffix(space, scope, suffix)?;
+    }
+    let mut entries = Vec::new();
+    let mut old_keys = Vec::new();
+    let mut range = KeyRange::new(Included(scope.to_vec()), Included(open_end(scope)));
+    loop {
+        let blocks = backend
+            .scan(space, &range, Direction::Ascending, MAX_COUNT_BATCH)
+            .await?;
+        let done = blocks.len() < MAX_COUNT_BATCH;
+        for (key, value) in blocks {
+            entries.extend(decode_block(space, &key, &value)?);
+            range.lower = Excluded(key.clone());
+            old_keys.push(key);
+        }
+        if done {
+            break;
+        }
+    }
+    entries.extend(new);
+    // A stable sort finds the sorted runs (the stored blocks, the new
+    // entries) and merges them; overlapping blocks make a few more runs.
+    entries.sort();
+    entries.dedup();
+    let n_blocks = entries.len().div_ceil(BULK_FILL);
+    let mut blocks = Vec::with_capacity(n_blocks);
+    for (number, chunk) in entries.chunks(BULK_FILL).enumerate() {
+        let key = if number + 1 == n_blocks {
+            open_end(scope)
+        } else {
+            block_key(scope, last(chunk))
+        };
+        blocks.push((key, encode_block(chunk)));
+    }
+    // Both lists are sorted by key, so one pass finds the old keys that
+    // are not written again.
+    let mut written = blocks.iter().map(|(key, _)| key).peekable();
+    old_keys.retain(|old| {
+        while written.next_if(|key| *key < old).is_some() {}
+        written.peek() != Some(&old)
+    });
+    Ok((blocks, old_keys))
+}
+
+/// The consistency check of one space of blocks: fed the blocks in key
+/// order, it names every block that breaks a rule of the layout and hands
+/// back the logical keys of the entries it found, for the caller to
+/// compare with what the records call for.
+pub(super) struct Verifier<F> {
+    space: Space,
+    /// How long the scope of a block key is, or `None` for a key of no
+    /// scope: the layout knows where its scopes end, this module does not.
+    scope_len: F,
+    /// The key of the previous block and the length of its scope.
+    previous: Option<(Vec<u8>, usize)>,
+}
+
+/// What [`Verifier::verify_block`] made of one block.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Verified {
+    /// The logical keys of the entries the block holds (none when it does
+    /// not decode), in the order stored.
+    pub entries: Vec<Vec<u8>>,
+    /// Each rule the block breaks, as a line for a person.
+    pub problems: Vec<String>,
+}
+
+impl<F: Fn(&[u8]) -> Option<usize>> Verifier<F> {
+    /// A check of the blocks of `space`, whose scopes `scope_len` measures.
+    pub(super) fn new(space: Space, scope_len: F) -> Self {
+        Self {
+            space,
+            scope_len,
+            previous: None,
+        }
+    }
+
+    /// Checks the next block in key order.
+    pub(super) fn verify_block(&mut self, key: &[u8], value: &[u8]) -> Verified {
+        let mut verified = Verified::default();
+        let space = self.space;
+        let name = || format!("{}: block {}", space.name(), show_key(key));
+        let Some(scope_len) = (self.scope_len)(key).filter(|len| *len < key.len()) else {
+            verified
+                .problems
+                .push(format!("{} is not a block key of any scope", name()));
+            return verified;
+        };
+        let scope = &key[..scope_len];
+        let previous = self.previous.replace((key.to_vec(), scope_len));
+        let entries = match decode_entries(value) {
+            Ok(entries) => entries,
+            Err(why) => {
+                verified
+                    .problems
+                    .push(format!("{} does not decode: {why}", name()));
+                return verified;
+            }
+        };
+        let mut problem = |what: String| verified.problems.push(format!("{} {what}", name()));
+        if entries.is_empty() {
+            problem("holds no entries".into());
+        }
+        if entries.len() > MAX_ENTRIES {
+            problem(format!(
+                "holds {} entries, more than {MAX_ENTRIES}",
+                entries.len()
+            ));
+        }
+        if let Some(at) = entries.windows(2).position(|pair| pair[0] >= pair[1]) {
+            problem(format!(
+                "holds entries out of order: entry {} is not above entry {at}",
+                at + 1
+            ));
+        }
+        if let Some(bad) = entries
+            .iter()
+            .find(|each| each.first().is_none_or(|first| *first == OPEN_END))
+        {
+            problem(format!(
+                "holds the entry {}, which is empty or starts with 0xff",
+                show_key(bad)
+            ));
+        }
+        let own_suffix = &key[scope_len..];
+        if let Some(largest) = entries.iter().max() {
+            if own_suffix != [OPEN_END] && largest.as_slice() != own_suffix {
+                problem(format!(
+                    "is neither under its largest entry {} nor the open end",
+                    show_key(&[scope, largest].concat())
+                ));
+            }
+        }
+        let same_scope = previous
+            .as_ref()
+            .filter(|(previous, len)| previous[..*len] == *scope);
+        if let (Some((previous, _)), Some(smallest)) = (same_scope, entries.iter().min()) {
+            if [scope, smallest].concat() <= *previous {
+                problem(format!(
+                    "holds the entry {}, not above the previous block {}",
+                    show_key(&[scope, smallest].concat()),
+                    show_key(previous)
+                ));
+            }
+        }
+        verified.entries = entries.iter().map(|each| [scope, each].concat()).collect();
+        verified
+    }
+}
+
+/// A block's value: [`BLOCK_FORMAT`], the number of entries, then each
+/// entry as the length of the prefix it shares with the previous one, the
+/// length of the rest and the rest (all lengths LEB128 varints). Entries
+/// of one scope share their sort key's leading bytes and their id's, so
+/// the shared prefix saves about half of them.
+fn encode_block(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = vec![BLOCK_FORMAT];
+    push_varint(&mut bytes, entries.len());
+    let mut previous: &[u8] = &[];
+    for entry in entries {
+        let shared = previous
+            .iter()
+            .zip(entry)
+            .take_while(|(a, b)| a == b)
+            .count();
+        push_varint(&mut bytes, shared);
+        push_varint(&mut bytes, entry.len() - shared);
+        bytes.extend_from_slice(&entry[shared..]);
+        previous = entry;
+    }
+    bytes
+}
+
+/// The entries of a block, refused as [`Error::Corrupt`], naming the block,
+/// when the value does not decode or its entries are not sorted and
+/// distinct (every read relies on the order).
+fn decode_block(space: Space, key: &[u8], value: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let corrupt =
+        |why: String| Error::Corrupt(format!("{}: block {} {why}", space.name(), show_key(key)));
+    let entries =
+        decode_entries(value).map_err(|why| corrupt(format!("does not decode: {why}")))?;
+    if entries.windows(2).any(|pair| pair[0] >= pair[1]) {
+        return Err(corrupt("holds entries out of order".into()));
+    }
+    Ok(entries)
+}
+
+/// The entries of a block's value in the order stored, or why the bytes are
+/// not a block.
+fn decode_entries(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut reader = Reader(value);
+    match reader.byte() {
+        Some(BLOCK_FORMAT) => {}
+        Some(other) => return Err(format!("format {other}, not {BLOCK_FORMAT}")),
+        None => return Err("no bytes".into()),
+    }
+    let n_entries = reader.varint()?;
+    // Every entry takes at least two bytes: refuse a count that the bytes
+    // cannot hold before allocating for it.
+    if n_entries > reader.0.len() / 2 {
+        return Err(format!("{n_entries} entries in {} bytes", reader.0.len()));
+    }
+    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(n_entries);
+    for number in 0..n_entries {
+        let shared = reader.varint()?;
+        let rest = reader.varint()?;
+        let previous = entries.last().map_or(&[][..], Vec::as_slice);
+        let Some(prefix) = previous.get(..shared) else {
+            return Err(format!(
+                "entry {number} shares {shared} bytes with a previous entry of {}",
+                previous.len()
+            ));
+        };
+        let Some(rest) = reader.take(rest) else {
+            return Err(format!("entry {number} runs past the end"));
+        };
+        entries.push([prefix, rest].concat());
+    }
+    if !reader.0.is_empty() {
+        return Err(format!("{} trailing bytes", reader.0.len()));
+    }
+    Ok(entries)
+}
+
+/// The unread bytes of a value being decoded.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (first, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*first)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let taken = self.0.get(..n)?;
+        self.0 = &self.0[n..];
+        Some(taken)
+    }
+
+    /// A LEB128 varint of at most 4 bytes: no length in a block needs more.
+    fn varint(&mut self) -> Result<usize, String> {
+        let mut value = 0usize;
+        for shift in (0..28).step_by(7) {
+            let byte = self.byte().ok_or("a length runs past the end")?;
+            value |= usize::from(byte & 0x7F) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a length of more than 4 bytes".into())
+    }
+}
+
+fn push_varint(bytes: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        bytes.push((value & 0x7F) as u8 | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+}
+
+/// The part of a scan's range inside one scope, as bounds on suffixes.
+struct Within<'a> {
+    scope: &'a [u8],
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+}
+
+impl<'a> Within<'a> {
+    /// `None` when no key of the scope lies within `range`. A bound inside
+    /// the scope starts with the scope (every key between `scope` and
+    /// `scope ++ [0xFF]` does); one outside is cut to the scope's end.
+    fn new(scope: &'a [u8], range: &KeyRange) -> Option<Self> {
+        let suffix = |key: &Vec<u8>| key.strip_prefix(scope).map(<[u8]>::to_vec);
+        let lower = match &range.lower {
+            Unbounded => Unbounded,
+            Included(key) | Excluded(key) if key.as_slice() < scope => Unbounded,
+            Included(key) => Included(suffix(key)?),
+            Excluded(key) => Excluded(suffix(key)?),
+        };
+        let upper = match &range.upper {
+            Unbounded => Unbounded,
+            Included(key) | Excluded(key) if key.as_slice() < scope => return None,
+            Included(key) => suffix(key).map_or(Unbounded, Included),
+            Excluded(key) => suffix(key).map_or(Unbounded, Excluded),
+        };
+        let within = Self {
+            scope,
+            lower,
+            upper,
+        };
+        let suffixes = KeyRange::new(within.lower.clone(), within.upper.clone());
+        (!suffixes.is_empty()).then_some(within)
+    }
+
+    fn above_lower(&self, suffix: &[u8]) -> bool {
+        match &self.lower {
+            Unbounded => true,
+            Included(lower) => suffix >= lower.as_slice(),
+            Excluded(lower) => suffix > lower.as_slice(),
+        }
+    }
+
+    fn below_upper(&self, suffix: &[u8]) -> bool {
+        match &self.upper {
+            Unbounded => true,
+            Included(upper) => suffix <= upper.as_slice(),
+            Excluded(upper) => suffix < upper.as_slice(),
+        }
+    }
+
+    /// The block keys at or above which the range's first entry lies: a
+    /// block below the lower bound holds only entries below it.
+    fn lowest_block(&self) -> Bound<Vec<u8>> {
+        match &self.lower {
+            Unbounded => Included(self.scope.to_vec()),
+            Included(lower) => Included(block_key(self.scope, lower)),
+            Excluded(lower) => Excluded(block_key(self.scope, lower)),
+        }
+    }
+}
+
+/// Feeds `take` the entries within `within` from the low end until it
+/// returns false, reading `batch` blocks first and twice as many each
+/// time after, up to `max_batch`.
+async fn walk_up(
+    backend: &dyn Backend,
+    space: Space,
+    within: &Within<'_>,
+    mut batch: usize,
+    max_batch: usize,
+    take: &mut impl FnMut(&[u8]) -> bool,
+) -> Result<()> {
+    let mut blocks = KeyRange::new(within.lowest_block(), Included(open_end(within.scope)));
+    loop {
+        let read = backend
+            .scan(space, &blocks, Direction::Ascending, batch)
+            .await?;
+        let n_read = read.len();
+        for (key, value) in read {
+            let entries = decode_block(space, &key, &value)?;
+            let from = entries.partition_point(|each| !within.above_lower(each));
+            for entry in &entries[from..] {
+                if !within.below_upper(entry) || !take(entry) {
+                    return Ok(());
+                }
+            }
+            // The next block holds only entries above this one's key.
+            if !within.below_upper(&key[within.scope.len()..]) {
+                return Ok(());
+            }
+            blocks.lower = Excluded(key);
+        }
+        if n_read < batch {
+            return Ok(());
+        }
+        batch = (batch * 2).min(max_batch);
+    }
+}
+
+/// Feeds `take` the entries within `within` from the high end until it
+/// returns false; `n` is how many it wants, for sizing the reads.
+async fn walk_down(
+    backend: &dyn Backend,
+    space: Space,
+    within: &Within<'_>,
+    n: usize,
+    take: &mut impl FnMut(&[u8]) -> bool,
+) -> Result<()> {
+    let scope = within.scope;
+    let mut fed = 0;
+    let mut blocks = KeyRange::new(within.lowest_block(), Included(open_end(scope)));
+    if let Included(upper) | Excluded(upper) = &within.upper {
+        // The block holding the upper bound's place: the first at or above
+        // it. Without one, every block lies below the bound.
+        let top = KeyRange::new(Included(block_key(scope, upper)), Included(open_end(scope)));
+        let found = backend.scan(space, &top, Direction::Ascending, 1).await?;
+        if let Some((key, value)) = found.into_iter().next() {
+            if !feed_down(within, &decode_block(space, &key, &value)?, take, &mut fed) {
+                return Ok(());
+            }
+            blocks.upper = Excluded(key);
+        }
+    }
+    // The blocks below hold only entries within the upper bound: no block
+    // is entered in the middle, so no extra one.
+    let mut batch = blocks_for(n.saturating_sub(fed));
+    while !blocks.is_empty() {
+        let read = backend
+            .scan(space, &blocks, Direction::Descending, batch)
+            .await?;
+        let n_read = read.len();
+        for (key, value) in read {
+            if !feed_down(within, &decode_block(space, &key, &value)?, take, &mut fed) {
+                return Ok(());
+            }
+            blocks.upper = Excluded(key);
+        }
+        if n_read < batch {
+            break;
+        }
+        batch = (batch * 2).min(MAX_SCAN_BATCH);
+    }
+    Ok(())
+}
+
+/// Feeds `take` one block's entries within `within`, largest first,
+/// counting them in `fed`: false once `take` or the lower bound says done.
+fn feed_down(
+    within: &Within<'_>,
+    entries: &[Vec<u8>],
+    take: &mut impl FnMut(&[u8]) -> bool,
+    fed: &mut usize,
+) -> bool {
+    let to = entries.partition_point(|each| within.below_upper(each));
+    for entry in entries[..to].iter().rev() {
+        if !within.above_lower(entry) || !take(entry) {
+            return false;
+        }
+        *fed += 1;
+    }
+    true
+}
+
+/// How many blocks hold `n` entries when they are at least half full.
+fn blocks_for(n: usize) -> usize {
+    n.div_ceil(HALF_FULL).clamp(1, MAX_SCAN_BATCH)
+}
+
+/// The key of the block whose largest entry is `suffix`.
+fn block_key(scope: &[u8], suffix: &[u8]) -> Vec<u8> {
+    [scope, suffix].concat()
+}
+
+/// The key of the open-end block of `scope`.
+fn open_end(scope: &[u8]) -> Vec<u8> {
+    [scope, &[OPEN_END][..]].concat()
+}
+
+/// The largest of a block's sorted, non-empty entries.
+fn last(entries: &[Vec<u8>]) -> &[u8] {
+    entries.last().map_or(&[], Vec::as_slice)
+}
+
+/// Refuses a suffix the layout cannot hold: a bug in the caller.
+fn check_suffix(space: Space, scope: &[u8], suffix: &[u8]) -> Result<()> {
+    match suffix.first() {
+        Some(first) if *first != OPEN_END => Ok(()),
+        _ => Err(Error::Corrupt(format!(
+            "{}: the entry {} of scope {} is empty or starts with 0xff",
+            space.name(),
+            show_key(suffix),
+            show_key(scope)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::ops::RangeBounds;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::backend::{Commit, CommitRecord, Outcome};
+    use crate::store::txn::transact;
+    use crate::store::{Store, StoreOptions};
+
+    /// A space no other test of this module's callers writes blocks to.
+    const SPACE: Space = Space::ShipmentIndex;
+    /// Two neighbouring scopes in the layout's shape: tag, value, 0, order.
+    const SCOPE_A: &[u8] = b"\x13R1\x00d";
+    const SCOPE_B: &[u8] = b"\x13R1\x00q";
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    /// A suffix in the layout's shape: a sort key (1, then two bytes) and
+    /// an 8-byte id.
+    fn suffix(sort: u16, id: u64) -> Vec<u8> {
+        [&[1][..], &sort.to_be_bytes(), &id.to_be_bytes()].concat()
+    }
+
+    /// The scopes of the tests end after the first 0 and the order byte.
+    fn scope_len(key: &[u8]) -> Option<usize> {
+        key.iter().position(|byte| *byte == 0).map(|at| at + 2)
+    }
+
+    /// Every problem `Verifier` finds in the space, and every entry.
+    async fn verify_space(store: &Store) -> (Vec<String>, Vec<Vec<u8>>) {
+        let mut verifier = Verifier::new(SPACE, scope_len);
+        let (mut problems, mut entries) = (Vec::new(), Vec::new());
+        for (key, value) in store.raw_entries(SPACE).await {
+            let verified = verifier.verify_block(&key, &value);
+            problems.extend(verified.problems);
+            entries.extend(verified.entries);
+        }
+        (problems, entries)
+    }
+
+    /// What `scan` must return, from the model.
+    fn model_scan(
+        model: &BTreeSet<Vec<u8>>,
+        scope: &[u8],
+        range: &KeyRange,
+        direction: Direction,
+        n: usize,
+    ) -> Vec<Vec<u8>> {
+        let bounds = (range.lower.clone(), range.upper.clone());
+        let within = model
+            .iter()
+            .filter(|key| key.starts_with(scope) && bounds.contains(*key))
+            .cloned();
+        match direction {
+            Direction::Ascending => within.take(n).collect(),
+            Direction::Descending => within.rev().take(n).collect(),
+        }
+    }
+
+    fn model_count(model: &BTreeSet<Vec<u8>>, scope: &[u8], range: &KeyRange) -> u64 {
+        model_scan(model, scope, range, Direction::Ascending, usize::MAX).len() as u64
+    }
+
+    /// A bound for a random query: often a stored key, sometimes a key
+    /// between entries, the scope's own ends or a key of the other scope.
+    fn random_bound(
+        rng: &mut fastrand::Rng,
+        scope: &[u8],
+        model: &BTreeSet<Vec<u8>>,
+    ) -> Bound<Vec<u8>> {
+        let key = match rng.u8(..10) {
+            0 => scope.to_vec(),
+            1 => open_end(scope),
+            2 => [SCOPE_A, SCOPE_B][rng.usize(..2)].to_vec(),
+            3..=5 if !model.is_empty() => {
+                model.iter().nth(rng.usize(..model.len())).unwrap().clone()
+            }
+            _ => [scope, &suffix(rng.u16(..40), rng.u64(..60))].concat(),
+        };
+        match rng.u8(..5) {
+            0 => Unbounded,
+            1 | 2 => Included(key),
+            _ => Excluded(key),
+        }
+    }
+
+    /// Random scans and counts over both scopes equal the model's.
+    async fn check_queries(
+        store: &Store,
+        model: &BTreeSet<Vec<u8>>,
+        rng: &mut fastrand::Rng,
+        n_queries: usize,
+    ) -> Result<()> {
+        for _ in 0..n_queries {
+            let scope = [SCOPE_A, SCOPE_B][rng.usize(..2)];
+            let range = KeyRange::new(
+                random_bound(rng, scope, model),
+                random_bound(rng, scope, model),
+            );
+            let n = [0, 1, 2, 20, 63, 64, 65, 200, usize::MAX][rng.usize(..9)];
+            for direction in [Direction::Ascending, Direction::Descending] {
+                let found =
+                    scan(store.backend.as_ref(), SPACE, scope, &range, direction, n).await?;
+                let expected = model_scan(model, scope, &range, direction, n);
+                assert_eq!(found, expected, "{range:?} {direction:?} {n}");
+            }
+            let counted = count(store.backend.as_ref(), SPACE, scope, &range).await?;
+            assert_eq!(counted, model_count(model, scope, &range), "{range:?}");
+        }
+        Ok(())
+    }
+
+    async fn insert_all(store: &Store, scope: &[u8], suffixes: &[Vec<u8>]) -> Result<()> {
+        transact!(store, |txn| {
+            for suffix in suffixes {
+                insert(&mut txn, SPACE, scope, suffix).await?;
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Writes what `bulk_merge` returns, or only its blocks when
+    /// `interrupted` (a run that stopped before removing old blocks).
+    async fn apply_bulk_merge(
+        store: &Store,
+        scope: &[u8],
+        new: Vec<Vec<u8>>,
+        interrupted: bool,
+    ) -> Result<()> {
+        let backend = store.backend.as_ref();
+        let (blocks, old) = bulk_merge(backend, SPACE, scope, new).await?;
+        backend.bulk_load(vec![(SPACE, blocks)]).await?;
+        if !interrupted {
+            backend.bulk_remove(vec![(SPACE, old)]).await?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn scans_and_counts_equal_a_model_through_random_inserts_and_removes() -> Result<()> {
+        for seed in [7, 2024] {
+            let (_dir, store) = store().await;
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut model = BTreeSet::<Vec<u8>>::new();
+            for step in 0..420 {
+                // Mostly inserts first, so blocks split; mostly removes
+                // after, so blocks empty and move.
+                let removing = if step < 240 { 2 } else { 7 };
+                let mut ops = Vec::new();
+                for _ in 0..rng.usize(1..=8) {
+                    let scope = [SCOPE_A, SCOPE_B][rng.usize(..2)];
+                    let present: Vec<&Vec<u8>> =
+                        model.iter().filter(|key| key.starts_with(scope)).collect();
+                    if rng.u8(..10) < removing && !present.is_empty() {
+                        let key = present[rng.usize(..present.len())].clone();
+                        model.remove(&key);
+                        ops.push((scope, key[scope.len()..].to_vec(), false));
+                    } else {
+                        let suffix = suffix(rng.u16(..40), rng.u64(..60));
+                        model.insert([scope, &suffix].concat());
+                        ops.push((scope, suffix, true));
+                    }
+                }
+                transact!(&store, |txn| {
+                    for (scope, suffix, inserting) in &ops {
+                        if *inserting {
+                            insert(&mut txn, SPACE, scope, suffix).await?;
+                        } else {
+                            remove(&mut txn, SPACE, scope, suffix).await?;
+                        }
+                    }
+                })?;
+                if step % 10 == 9 {
+                    check_queries(&store, &model, &mut rng, 8).await?;
+                }
+                if step % 50 == 49 {
+                    let (problems, entries) = verify_space(&store).await;
+                    assert_eq!(problems, Vec::<String>::new());
+                    assert_eq!(entries, model.iter().cloned().collect::<Vec<_>>());
+                }
+                if step == 239 {
+                    // The inserts split blocks many times over (about 570
+                    // entries in 13 blocks with these seeds).
+                    let n_blocks = store.raw_entries(SPACE).await.len();
+                    assert!(n_blocks >= 12, "{n_blocks} blocks");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn several_entries_go_into_one_block_in_one_transaction() -> Result<()> {
+        let (_dir, store) = store().await;
+        let suffixes: Vec<Vec<u8>> = (0..5).map(|id| suffix(3, id)).collect();
+
+        // In reverse, so each insert lands before the last one's.
+        insert_all(
+            &store,
+            SCOPE_A,
+            &suffixes.iter().rev().cloned().collect::<Vec<_>>(),
+        )
+        .await?;
+
+        let stored = store.raw_entries(SPACE).await;
+        assert_eq!(stored, vec![(open_end(SCOPE_A), encode_block(&suffixes))]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_split_in_a_transaction_is_seen_by_its_later_inserts() -> Result<()> {
+        let (_dir, store) = store().await;
+        let suffixes: Vec<Vec<u8>> = (0..200).map(|id| suffix(0, id)).collect();
+
+        insert_all(&store, SCOPE_A, &suffixes).await?;
+
+        let (problems, entries) = verify_space(&store).await;
+        assert_eq!(problems, Vec::<String>::new());
+        let expected: Vec<Vec<u8>> = suffixes
+            .iter()
+            .map(|each| [SCOPE_A, each].concat())
+            .collect();
+        assert_eq!(entries, expected);
+        // Appends split the open end in halves: 32, 32, 32, 32, 32, 40.
+        let sizes: Vec<usize> = store
+            .raw_entries(SPACE)
+            .await
+            .iter()
+            .map(|(key, value)| decode_block(SPACE, key, value).map(|each| each.len()))
+            .collect::<Result<_>>()?;
+        assert_eq!(sizes, [32, 32, 32, 32, 32, 40]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn inserting_a_present_entry_changes_nothing() -> Result<()> {
+        let (_dir, store) = store().await;
+        insert_all(&store, SCOPE_A, &[suffix(1, 1), suffix(1, 2)]).await?;
+        let before = store.raw_entries(SPACE).await;
+
+        insert_all(&store, SCOPE_A, &[suffix(1, 2)]).await?;
+
+        assert_eq!(store.raw_entries(SPACE).await, before);
+        Ok(())
+    }
+
+    /// Inserts `mine` in a transaction that, on its first run only, lets
+    /// another writer insert `theirs` between its read and its commit.
+    async fn race(store: &Store, mine: &[u8], theirs: &[u8]) -> Result<u32> {
+        let mut attempts = 0;
+        transact!(store, |txn| {
+            attempts += 1;
+            insert(&mut txn, SPACE, SCOPE_A, mine).await?;
+            if attempts == 1 {
+                insert_all(store, SCOPE_A, &[theirs.to_vec()]).await?;
+            }
+        })?;
+        Ok(attempts)
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_transaction_runs_again_and_both_writes_land() -> Result<()> {
+        let (_dir, store) = store().await;
+
+        // Both create the open end: its checked absence conflicts.
+        let attempts = race(&store, &suffix(1, 1), &suffix(1, 2)).await?;
+        assert_eq!(attempts, 2);
+        // Both change the block they found.
+        let attempts = race(&store, &suffix(1, 3), &suffix(1, 4)).await?;
+        assert_eq!(attempts, 2);
+
+        let all = KeyRange::all();
+        let found = scan(
+            store.backend.as_ref(),
+            SPACE,
+            SCOPE_A,
+            &all,
+            Direction::Ascending,
+            10,
+        )
+        .await?;
+        let expected: Vec<Vec<u8>> = (1..=4)
+            .map(|id| [SCOPE_A, &suffix(1, id)].concat())
+            .collect();
+        assert_eq!(found, expected);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_split_by_another_writer_makes_a_transaction_run_again() -> Result<()> {
+        let (_dir, store) = store().await;
+        let full: Vec<Vec<u8>> = (0..MAX_ENTRIES as u64)
+            .map(|id| suffix(1, id * 2))
+            .collect();
+        insert_all(&store, SCOPE_A, &full).await?;
+
+        // Theirs splits the block that holds mine.
+        let attempts = race(&store, &suffix(1, 3), &suffix(1, 5)).await?;
+
+        assert_eq!(attempts, 2);
+        let (problems, entries) = verify_space(&store).await;
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(entries.len(), MAX_ENTRIES + 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn removing_every_entry_leaves_no_key() -> Result<()> {
+        let (_dir, store) = store().await;
+        let mut suffixes: Vec<Vec<u8>> = (0..300).map(|id| suffix((id % 7) as u16, id)).collect();
+        insert_all(&store, SCOPE_A, &suffixes).await?;
+        insert_all(&store, SCOPE_B, &suffixes).await?;
+        fastrand::Rng::with_seed(3).shuffle(&mut suffixes);
+
+        for chunk in suffixes.chunks(25) {
+            transact!(&store, |txn| {
+                for suffix in chunk {
+                    remove(&mut txn, SPACE, SCOPE_A, suffix).await?;
+                    remove(&mut txn, SPACE, SCOPE_B, suffix).await?;
+                }
+            })?;
+            let (problems, _) = verify_space(&store).await;
+            assert_eq!(problems, Vec::<String>::new());
+        }
+
+        assert_eq!(store.raw_entries(SPACE).await, Vec::new());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn removing_an_absent_entry_is_corrupt() -> Result<()> {
+        let (_dir, store) = store().await;
+        insert_all(&store, SCOPE_A, &[suffix(1, 1)]).await?;
+
+        async fn remove_one(store: &Store, scope: &[u8], suffix: &[u8]) -> Result<()> {
+            transact!(store, |txn| {
+                remove(&mut txn, SPACE, scope, suffix).await?;
+            })?;
+            Ok(())
+        }
+
+        // Absent from a block that exists, and from a scope with none.
+        for (scope, absent) in [(SCOPE_A, suffix(1, 2)), (SCOPE_B, suffix(1, 1))] {
+            let error = remove_one(&store, scope, &absent).await.err().unwrap();
+            assert!(
+                matches!(&error, Error::Corrupt(message) if message.contains("no block holds the entry")),
+                "{error}"
+            );
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn bulk_merge_into_an_empty_scope_equals_the_model() -> Result<()> {
+        let (_dir, store) = store().await;
+        insert_all(&store, SCOPE_B, &[suffix(0, 0)]).await?;
+        let new: Vec<Vec<u8>> = (0..100).map(|id| suffix(2, id)).collect();
+
+        apply_bulk_merge(&store, SCOPE_A, new.clone(), false).await?;
+
+        let (problems, entries) = verify_space(&store).await;
+        assert_eq!(problems, Vec::<String>::new());
+        let mut expected: Vec<Vec<u8>> = new.iter().map(|each| [SCOPE_A, each].concat()).collect();
+        expected.push([SCOPE_B, &suffix(0, 0)].concat());
+        assert_eq!(entries, expected);
+        let keys: Vec<Vec<u8>> = store
+            .raw_entries(SPACE)
+            .await
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                [SCOPE_A, &new[47]].concat(),
+                [SCOPE_A, &new[95]].concat(),
+                open_end(SCOPE_A),
+                open_end(SCOPE_B)
+            ]
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn bulk_merge_into_stored_blocks_with_duplicates_equals_the_model() -> Result<()> {
+        let (_dir, store) = store().await;
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut model = BTreeSet::<Vec<u8>>::new();
+        let stored: Vec<Vec<u8>> = (0..150)
+            .map(|_| suffix(rng.u16(..30), rng.u64(..50)))
+            .collect();
+        insert_all(&store, SCOPE_A, &stored).await?;
+        insert_all(&store, SCOPE_B, &stored).await?;
+        model.extend(stored.iter().map(|each| [SCOPE_A, each].concat()));
+        model.extend(stored.iter().map(|each| [SCOPE_B, each].concat()));
+        // Half of these are stored already, and they repeat.
+        let mut new: Vec<Vec<u8>> = (0..300)
+            .map(|_| suffix(rng.u16(..30), rng.u64(..50)))
+            .collect();
+        new.extend(stored.iter().step_by(2).cloned());
+        new.sort();
+        model.extend(new.iter().map(|each| [SCOPE_A, each].concat()));
+
+        apply_bulk_merge(&store, SCOPE_A, new, false).await?;
+
+        let (problems, entries) = verify_space(&store).await;
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(entries, model.iter().cloned().collect::<Vec<_>>());
+        check_queries(&store, &model, &mut rng, 40).await?;
+        // Transactions go on working on merged blocks.
+        insert_all(&store, SCOPE_A, &[suffix(40, 1)]).await?;
+        model.insert([SCOPE_A, &suffix(40, 1)].concat());
+        check_queries(&store, &model, &mut rng, 10).await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_bulk_merge_is_repaired_by_the_next() -> Result<()> {
+        let (_dir, store) = store().await;
+        let mut rng = fastrand::Rng::with_seed(5);
+        let stored: Vec<Vec<u8>> = (0..200).map(|id| suffix(1, id * 3)).collect();
+        insert_all(&store, SCOPE_A, &stored).await?;
+        let new: Vec<Vec<u8>> = (0..400).map(|id| suffix(1, id)).collect();
+        let model: BTreeSet<Vec<u8>> = stored
+            .iter()
+            .chain(&new)
+            .map(|each| [SCOPE_A, each].concat())
+            .collect();
+
+        apply_bulk_merge(&store, SCOPE_A, new.clone(), true).await?;
+        let (problems, _) = verify_space(&store).await;
+        assert!(!problems.is_empty(), "the old and new blocks overlap");
+        apply_bulk_merge(&store, SCOPE_A, new, false).await?;
+
+        let (problems, entries) = verify_space(&store).await;
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(entries, model.iter().cloned().collect::<Vec<_>>());
+        check_queries(&store, &model, &mut rng, 30).await?;
+        assert_eq!(
+            store.raw_entries(SPACE).await.len(),
+            model.len().div_ceil(BULK_FILL)
+        );
+        Ok(())
+    }
+
+    /// A backend that counts the blocks it hands out.
+    struct Counting {
+        inner: Arc<dyn Backend>,
+        read: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Backend for Counting {
+        async fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.read.fetch_add(1, Ordering::Relaxed);
+            self.inner.get(space, key).await
+        }
+        async fn get_many(&self, space: Space, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+            self.read.fetch_add(keys.len(), Ordering::Relaxed);
+            self.inner.get_many(space, keys).await
+        }
+        async fn scan(
+            &self,
+            space: Space,
+            range: &KeyRange,
+            direction: Direction,
+            limit: usize,
+        ) -> Result<Vec<Entry>> {
+            let entries = self.inner.scan(space, range, direction, limit).await?;
+            self.read.fetch_add(entries.len(), Ordering::Relaxed);
+            Ok(entries)
+        }
+        async fn commit(&self, commit: Commit) -> Result<Outcome> {
+            self.inner.commit(commit).await
+        }
+        async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
+            self.inner.allocate(space, key, n).await
+        }
+        async fn revision(&self) -> Result<u64> {
+            self.inner.revision().await
+        }
+        async fn changes(&self, after: u64) -> Result<Option<Vec<Arc<CommitRecord>>>> {
+            self.inner.changes(after).await
+        }
+        async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()> {
+            self.inner.bulk_load(entries).await
+        }
+        async fn bulk_remove(&self, keys: Vec<(Space, Vec<Vec<u8>>)>) -> Result<()> {
+            self.inner.bulk_remove(keys).await
+        }
+        async fn clear(&self, space: Space) -> Result<()> {
+            self.inner.clear(space).await
+        }
+        async fn make_durable(&self) -> Result<()> {
+            self.inner.make_durable().await
+        }
+        async fn flush(&self) -> Result<()> {
+            self.inner.flush().await
+        }
+        fn size_on_disk(&self) -> Result<Option<u64>> {
+            self.inner.size_on_disk()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scan_of_20_from_the_middle_of_10000_reads_at_most_2_blocks() -> Result<()> {
+        let (_dir, store) = store().await;
+        let new: Vec<Vec<u8>> = (0..10_000).map(|id| suffix((id / 7) as u16, id)).collect();
+        let model: BTreeSet<Vec<u8>> = new.iter().map(|each| [SCOPE_A, each].concat()).collect();
+        apply_bulk_merge(&store, SCOPE_A, new.clone(), false).await?;
+        assert_eq!(
+            store.raw_entries(SPACE).await.len(),
+            10_000usize.div_ceil(BULK_FILL)
+        );
+        let counting = Counting {
+            inner: store.backend.clone(),
+            read: AtomicUsize::new(0),
+        };
+
+        // Bounds at the start, the middle and the end of a block.
+        for at in [4992, 5000, 5020, 5039, 5040] {
+            let key = [SCOPE_A, &new[at]].concat();
+            for range in [
+                KeyRange::new(Included(key.clone()), Unbounded),
+                KeyRange::new(Excluded(key.clone()), Unbounded),
+                KeyRange::new(Unbounded, Included(key.clone())),
+                KeyRange::new(Unbounded, Excluded(key.clone())),
+            ] {
+                let direction = match range.lower {
+                    Unbounded => Direction::Descending,
+                    _ => Direction::Ascending,
+                };
+                counting.read.store(0, Ordering::Relaxed);
+                let found = scan(&counting, SPACE, SCOPE_A, &range, direction, 20).await?;
+                assert_eq!(found, model_scan(&model, SCOPE_A, &range, direction, 20));
+                let read = counting.read.load(Ordering::Relaxed);
+                assert!(read <= 2, "{read} blocks for {range:?}");
+            }
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_block_is_stored_as_these_bytes() {
+        let entries = vec![vec![1, 2, 3], vec![1, 2, 4], vec![1, 9]];
+
+        let bytes = encode_block(&entries);
+
+        assert_eq!(bytes, [1, 3, 0, 3, 1, 2, 3, 2, 1, 4, 1, 1, 9]);
+        assert_eq!(decode_block(SPACE, b"k", &bytes).unwrap(), entries);
+    }
+
+    #[tokio::test]
+    async fn a_block_that_does_not_decode_is_corrupt_and_named() -> Result<()> {
+        let (_dir, store) = store().await;
+        insert_all(&store, SCOPE_A, &[suffix(1, 1)]).await?;
+        store
+            .poke(SPACE, &open_end(SCOPE_A), Some(&[1, 2, 0, 1, 7]))
+            .await;
+
+        let all = KeyRange::all();
+        let error = scan(
+            store.backend.as_ref(),
+            SPACE,
+            SCOPE_A,
+            &all,
+            Direction::Ascending,
+            5,
+        )
+        .await
+        .err()
+        .unwrap();
+
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "corrupt database: shipment_index: block {} does not decode: 2 entries in 3 bytes",
+                show_key(&open_end(SCOPE_A))
+            )
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn verify_names_each_kind_of_corruption() -> Result<()> {
+        let (_dir, store) = store().await;
+        let scope = |value: u8| vec![0x13, value, 0, b'd'];
+        let key = |value: u8, suffix: &[u8]| [&scope(value)[..], suffix].concat();
+        let (a, b, c) = (suffix(1, 1), suffix(1, 2), suffix(1, 3));
+        let many: Vec<Vec<u8>> = (0..70).map(|id| suffix(2, id)).collect();
+        let corrupt = [
+            (key(b'a', &[OPEN_END]), vec![1, 5]),
+            (key(b'b', &[OPEN_END]), encode_block(&[])),
+            (key(b'c', &b), encode_block(&[b.clone(), a.clone()])),
+            (key(b'd', &many[69]), encode_block(&many)),
+            (key(b'e', &c), encode_block(&[a.clone(), b.clone()])),
+            (key(b'f', &b), encode_block(&[a.clone(), b.clone()])),
+            (
+                key(b'f', &[OPEN_END]),
+                encode_block(&[a.clone(), c.clone()]),
+            ),
+            (key(b'g', &[OPEN_END]), encode_block(&[vec![OPEN_END, 1]])),
+            (b"no scope".to_vec(), encode_block(std::slice::from_ref(&a))),
+            (
+                key(b'h', &[OPEN_END]),
+                encode_block(std::slice::from_ref(&a)),
+            ),
+        ];
+        for (key, value) in &corrupt {
+            store.poke(SPACE, key, Some(value)).await;
+        }
+
+        let (problems, entries) = verify_space(&store).await;
+
+        let name = |key: &[u8]| format!("shipment_index: block {}", show_key(key));
+        let [bad_bytes, empty, unsorted, too_many, misnamed, _, overlapping, open, no_scope, _] =
+            corrupt.map(|(key, _)| name(&key));
+        assert_eq!(
+            problems,
+            [
+                format!("{bad_bytes} does not decode: 5 entries in 0 bytes"),
+                format!("{empty} holds no entries"),
+                format!("{unsorted} holds entries out of order: entry 1 is not above entry 0"),
+                format!("{too_many} holds 70 entries, more than 64"),
+                format!(
+                    "{misnamed} is neither under its largest entry {} nor the open end",
+                    show_key(&key(b'e', &b))
+                ),
+                format!(
+                    "{overlapping} holds the entry {}, not above the previous block {}",
+                    show_key(&key(b'f', &a)),
+                    show_key(&key(b'f', &b))
+                ),
+                format!("{open} holds the entry 0xff01, which is empty or starts with 0xff"),
+                format!("{no_scope} is not a block key of any scope"),
+            ]
+        );
+        // The entries of every block that decodes are handed back.
+        assert_eq!(entries.len(), 2 + 70 + 2 + 2 + 2 + 1 + 1);
+        Ok(())
+    }
+}
