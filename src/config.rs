@@ -258,8 +258,11 @@ pub struct DatabaseArgs {
     /// are marked synthetic).
     #[arg(long, env = "TRADEGRAPH_SYNTHETIC_SHIPMENTS", default_value_t = 0)]
     pub synthetic_shipments: u64,
-    /// The database page cache, in MiB (sled may use several times this).
-    #[arg(long, env = "TRADEGRAPH_CACHE_MB", default_value_t = 128)]
+    /// The database page cache, in MiB. With index entries packed into
+    /// blocks this cache, not sled's page table, is most of the memory a
+    /// large database takes; the operating system's page cache still holds
+    /// what it leaves out.
+    #[arg(long, env = "TRADEGRAPH_CACHE_MB", default_value_t = 32)]
     pub cache_mb: u64,
     /// TESTING ONLY: acknowledge writes before they are on disk and turn
     /// off the background flush, so a crash loses them. Proves that the
@@ -275,7 +278,7 @@ impl DatabaseArgs {
             data_dir,
             seed_dir: None,
             synthetic_shipments: 0,
-            cache_mb: 128,
+            cache_mb: 32,
             unsafe_ack_before_flush: false,
         }
     }

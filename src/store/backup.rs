@@ -227,22 +227,13 @@ impl Store {
 
     /// Refuses to import over records: a restore must not mix with them.
     async fn refuse_unless_empty(&self) -> Result<()> {
-        let catalogs = [
-            Space::National,
-            Space::Provinces,
-            Space::Partners,
-            Space::Hubs,
-            Space::Companies,
-            Space::Routes,
-        ];
-        let mut any_catalog = false;
-        for space in catalogs {
-            any_catalog |= self.batches(space).next().await?.is_some();
+        // `meta` holds the format version and the database id from the
+        // first open on; anything in another space is data.
+        let mut any_data = false;
+        for space in Space::ALL.into_iter().filter(|space| *space != Space::Meta) {
+            any_data |= self.batches(space).next().await?.is_some();
         }
-        let empty = !self.is_seeded().await?
-            && !any_catalog
-            && !self.has_trade_flows().await?
-            && !self.has_shipments().await?;
+        let empty = !self.is_seeded().await? && !any_data;
         if empty {
             Ok(())
         } else {

@@ -1,4 +1,6 @@
-//! The one encode/decode pair for stored values: bincode 2 over serde.
+//! bincode 2 over serde for the bookkeeping values in `meta` (the markers of
+//! an unfinished bulk insert or upgrade, which live only while their run
+//! does). Records have an encoding of their own, with versions: `format`.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

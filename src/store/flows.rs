@@ -205,20 +205,6 @@ impl Store {
             .collect()
     }
 
-    /// Whether any trade flow or index entry is stored.
-    pub(super) async fn has_trade_flows(&self) -> Result<bool> {
-        for space in [Space::TradeFlows, Space::TradeFlowsByPartner] {
-            let any = self
-                .backend
-                .scan(space, &KeyRange::all(), Direction::Ascending, 1)
-                .await?;
-            if !any.is_empty() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     /// Checks that every flow decodes, is stored under its own key and has
     /// its by-partner entry, and that every by-partner entry has its flow
     /// (see [`Store::check`]).

@@ -1,8 +1,10 @@
 //! The store: the one key layout of tradegraph's records, indexes and
 //! counters, written once against the storage seam (`backend`).
 //!
-//! One key space per kind of record, index spaces for every relationship
-//! and filter a list offers, and counters kept in the same commit as the
+//! One key space per kind of record, each record in its own versioned
+//! encoding (`format`); index entries for every relationship and for every
+//! filter and order a list offers, shipments' packed many to a key
+//! (`shipments::blocks`); and counters kept in the same commit as the
 //! records they count. Every read method returns domain values and counts
 //! as one store call (see [`Store::calls`]), which is how tests prove that
 //! a nested query costs one call per kind of entity per level. Only this

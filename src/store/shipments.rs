@@ -549,11 +549,7 @@ impl Store {
                 batch,
             )
             .await?;
-            let ids = entries
-                .iter()
-                .map(|key| id_from_suffix(key).map(|id| id_key(id).to_vec()))
-                .collect::<Result<Vec<_>>>()?;
-            let records = self.backend.get_many(Space::Shipments, &ids).await?;
+            let records = self.records_of_entries(&entries).await?;
             for (key, record) in entries.iter().zip(records) {
                 let bytes = record.ok_or_else(|| missing_record(facet, key))?;
                 let shipment = Shipment::decode(&bytes)?;
@@ -571,6 +567,16 @@ impl Store {
             batch = SCAN_BATCH.max(n);
         }
         Ok(found)
+    }
+
+    /// The stored records the index entries (logical keys) name, in their
+    /// order: one read for a batch.
+    async fn records_of_entries(&self, entries: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let ids = entries
+            .iter()
+            .map(|key| id_from_suffix(key).map(|id| id_key(id).to_vec()))
+            .collect::<Result<Vec<_>>>()?;
+        self.backend.get_many(Space::Shipments, &ids).await
     }
 
     /// How many shipments meet each filter, in one call. One condition (with
@@ -614,11 +620,7 @@ impl Store {
                 COUNT_BATCH,
             )
             .await?;
-            let ids = entries
-                .iter()
-                .map(|key| id_from_suffix(key).map(|id| id_key(id).to_vec()))
-                .collect::<Result<Vec<_>>>()?;
-            for record in self.backend.get_many(Space::Shipments, &ids).await? {
+            for record in self.records_of_entries(&entries).await? {
                 let Some(bytes) = record else { continue };
                 if filter.matches(&Shipment::decode(&bytes)?) {
                     count += 1;
@@ -784,24 +786,6 @@ impl Store {
     /// Every shipment, in id order, a batch at a time.
     pub(super) fn shipment_batches(&self) -> ShipmentBatches<'_> {
         ShipmentBatches(self.batches(Space::Shipments))
-    }
-
-    /// Whether any shipment, index entry, counter or idempotency key is stored.
-    pub(super) async fn has_shipments(&self) -> Result<bool> {
-        let spaces = [
-            Space::Shipments,
-            Space::ShipmentsByReference,
-            Space::ShipmentCounts,
-            Space::ShipmentIdempotencyKeys,
-        ]
-        .into_iter()
-        .chain([Space::ShipmentIndex]);
-        for space in spaces {
-            if self.batches(space).next().await?.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// The id the next inserted shipment gets.

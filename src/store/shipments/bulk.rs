@@ -1,24 +1,23 @@
-//! Bulk inserts: many generated shipments written straight into their trees,
-//! for seeding synthetic shipments while nothing else writes.
+//! Bulk inserts: many generated shipments written straight into their key
+//! spaces, for seeding synthetic shipments while nothing else writes.
 //!
-//! The transactional path costs a multi-tree transaction per few thousand
-//! shipments, each with about nineteen key writes that the transaction
-//! reads back and checks. Here each chunk of shipments is turned into its
-//! entries in memory (with the same key functions a transaction uses),
-//! every tree's entries are sorted so that consecutive inserts land on the
-//! same pages, and the trees are written by one thread per core. Only the
-//! counters and the next id go through a transaction, the last one.
+//! The transactional path reads and rewrites the blocks of about eighteen
+//! index entries per shipment and commits them with checks. Here each chunk
+//! of shipments is turned into its records and references in memory (with
+//! the same functions a write uses) and loaded in bulk; the index entries
+//! of the whole run are merged into each scope's blocks once, at the end,
+//! and only the counters go through a commit, the last one.
 //!
-//! Crash safety comes from a marker instead of atomicity. The marker (the
-//! run's numbers and first id) is written to `meta` and flushed before the
-//! first entry, and removed by the final transaction, the one that raises
-//! the counters and the next id. Until then the counters and the next id do
-//! not count the run, and every start finishes an unfinished run before
+//! Crash safety comes from a marker instead of atomicity. The run's ids
+//! are taken first, and the marker (its numbers and first id) is written to
+//! `meta` and flushed before the first entry, and removed by the final
+//! commit, the one that raises the counters. Until then the counters do not
+//! count the run, and every start finishes an unfinished run before
 //! anything else by writing all of it again: a source makes the same
-//! shipment from the same number, and ids follow from the marker, so
-//! writing again puts the same values under the same keys. While the
-//! marker is present, transactional shipment writes are refused, since they
-//! would hand out ids the run has used.
+//! shipment from the same number, ids follow from the marker, and merging
+//! entries into blocks keeps each entry once, so writing again puts the
+//! same values under the same keys. While the marker is present,
+//! transactional shipment writes are refused.
 
 use std::collections::HashMap;
 use std::ops::Range;
