@@ -748,7 +748,7 @@ def write_report(results, output, svg_path):
         lines.append(f"| {phase} | {name} | {concurrency} | {server} | "
                      + ", ".join(fmt_rps(r["rps"]) for r in chosen) + f" | {failures} |")
     lines.append("")
-    output.write_text("\n".join(lines))
+    output.write_text("\n".join(lines) + kept_storage_section(output))
 
 
 def targets(results, table, scaling):
@@ -831,6 +831,20 @@ def target_row(target, measured, met, how_far):
         return f"| {target} | not measured in this run | — |"
     verdict = "met" if met else "missed"
     return f"| {target} | {measured} | {verdict} ({how_far}) |"
+
+
+# Where BENCHMARKS.md's section from benches/storage.py starts: this script
+# rewrites everything above it and keeps it as it is.
+STORAGE_MARKER = "<!-- benches/storage.py writes from here on -->"
+
+
+def kept_storage_section(output):
+    """The storage section of the report being replaced, if it has one."""
+    if not output.exists():
+        return ""
+    old = output.read_text()
+    at = old.find(STORAGE_MARKER)
+    return "" if at < 0 else "\n" + old[at:]
 
 
 def write_svg(table, path):

@@ -75,6 +75,8 @@ def main():
     saved.write_text(json.dumps(results, indent=1))
     report = write_report(results)
     output.write_text(report)
+    if args.benchmarks:
+        write_into_benchmarks(Path(args.benchmarks), report)
     print()
     print(report)
     print(f"wrote {output}; raw results: {saved}")
@@ -82,6 +84,15 @@ def main():
     if failures:
         print(f"{len(failures)} runs failed their checks: see {output}", file=sys.stderr)
         sys.exit(1)
+
+
+def write_into_benchmarks(path, report):
+    """Puts the report at the end of BENCHMARKS.md, after load.py's marker,
+    in place of the one there: load.py rewrites what is above and keeps it."""
+    text = path.read_text() if path.exists() else ""
+    at = text.find(load.STORAGE_MARKER)
+    head = (text if at < 0 else text[:at]).rstrip("\n")
+    path.write_text(f"{head}\n\n{load.STORAGE_MARKER}\n\n{report.rstrip()}\n")
 
 
 def parse_args():
@@ -107,6 +118,9 @@ def parse_args():
                         help="seconds per wrk run (default 10, 3 with --quick)")
     parser.add_argument("--work-dir", default=str(ROOT / "target" / "bench-storage"),
                         help="databases and logs (default target/bench-storage)")
+    parser.add_argument("--benchmarks", default=str(ROOT / "BENCHMARKS.md"),
+                        help="also write the report at the end of this file, after load.py's marker "
+                             "(empty: do not)")
     parser.add_argument("--output", default=str(ROOT / "target" / "bench-storage" / "storage.md"),
                         help="the Markdown section (default target/bench-storage/storage.md);"
                              " results.json goes beside it")
