@@ -60,6 +60,9 @@ pub struct Store {
     database_id: Arc<str>,
     calls: Arc<AtomicU64>,
     snapshots: Arc<snapshots::Snapshots>,
+    /// Shipment ids taken from the database and not yet handed out. A
+    /// std mutex: held only to take one.
+    ids: Arc<std::sync::Mutex<std::ops::Range<u64>>>,
 }
 
 /// How to open the embedded database.
@@ -104,6 +107,7 @@ impl Store {
             database_id: database_id.into(),
             calls: Arc::new(AtomicU64::new(0)),
             snapshots: Arc::default(),
+            ids: Arc::new(std::sync::Mutex::new(0..0)),
         };
         match stored_format_version(store.backend.as_ref(), place).await? {
             Some(FORMAT_VERSION) => {}

@@ -265,6 +265,9 @@ pub struct ShipmentChange {
 /// How many index entries a count reads at a time.
 const COUNT_BATCH: usize = 1024;
 
+/// How many shipment ids a handle takes from the database at a time.
+const ID_BLOCK: u64 = 32;
+
 impl Store {
     /// The shipments with these ids; unknown ids are left out.
     pub async fn shipments(&self, ids: &[ShipmentId]) -> Result<HashMap<ShipmentId, Shipment>> {
@@ -323,7 +326,30 @@ impl Store {
     /// Makes no events: for seeding and restoring. Call
     /// [`Store::make_durable`] before acknowledging.
     pub async fn write_shipments(&self, writes: Vec<ShipmentWrite>) -> Result<Vec<Shipment>> {
-        let changes = self.apply_shipment_writes(&writes, false).await?;
+        // A batch takes exactly the ids its inserts need, in one step, so
+        // that seeding hands out ids without gaps; not while a bulk insert
+        // is unfinished, which its commit refuses anyway.
+        if let Some(run) = self.bulk_insert_marker().await? {
+            return Err(bulk::unfinished_error(&run));
+        }
+        let n_inserts = writes
+            .iter()
+            .filter(|write| matches!(write, ShipmentWrite::Insert { .. }))
+            .count() as u64;
+        let mut next = match n_inserts {
+            0 => 0,
+            n => self.backend.allocate(Space::Meta, NEXT_ID_KEY, n).await?,
+        };
+        let ids = writes
+            .iter()
+            .map(|write| {
+                matches!(write, ShipmentWrite::Insert { .. }).then(|| {
+                    next += 1;
+                    ShipmentId(next - 1)
+                })
+            })
+            .collect();
+        let changes = self.apply_shipment_writes(&writes, ids, false).await?;
         Ok(changes.into_iter().map(|change| change.shipment).collect())
     }
 
@@ -332,7 +358,7 @@ impl Store {
     /// [`Store::make_durable`] before acknowledging or publishing it.
     pub async fn change_shipment(&self, write: ShipmentWrite) -> Result<ShipmentChange> {
         let mut changes = self
-            .apply_shipment_writes(std::slice::from_ref(&write), true)
+            .apply_shipment_writes(std::slice::from_ref(&write), vec![None], true)
             .await?;
         changes
             .pop()
@@ -341,14 +367,15 @@ impl Store {
 
     /// The one write path of shipments: reads what the writes depend on,
     /// builds their entries and commits them, again from fresh reads when
-    /// another writer changed what was read.
+    /// another writer changed what was read. `ids` holds, for each insert,
+    /// its id if one was taken already; the others take one from this
+    /// handle's block when they need it. A retry reuses them.
     async fn apply_shipment_writes(
         &self,
         writes: &[ShipmentWrite],
+        mut ids: Vec<Option<ShipmentId>>,
         with_events: bool,
     ) -> Result<Vec<ShipmentChange>> {
-        // Ids are handed out once per insert: a retry reuses them.
-        let mut ids: Vec<Option<ShipmentId>> = vec![None; writes.len()];
         let ((mut changes, n_events), committed) = transact!(self, |txn| {
             if let Some(marker) = txn.get(Space::Meta, bulk::MARKER_KEY).await? {
                 let run = decode(&marker, "bulk insert marker")?;
@@ -402,9 +429,7 @@ impl Store {
                 }
                 let id = match id {
                     Some(id) => *id,
-                    None => *id.insert(ShipmentId(
-                        self.backend.allocate(Space::Meta, NEXT_ID_KEY, 1).await?,
-                    )),
+                    None => *id.insert(self.new_shipment_id().await?),
                 };
                 if let Some(key) = idempotency_key {
                     txn.put(Space::ShipmentIdempotencyKeys, key.as_bytes(), id_key(id));
@@ -487,6 +512,29 @@ impl Store {
             .or(old)
             .ok_or_else(|| Error::Corrupt("a shipment write with no shipment".into()))?;
         Ok((shipment, true))
+    }
+
+    /// An id no other shipment has or will get. Ids are taken from the
+    /// database [`ID_BLOCK`] at a time and handed out from memory, so that
+    /// an insert needs no commit of its own for its id; the ids of a block
+    /// this handle does not use (it closes first, or two inserts took a
+    /// block at once) are never handed out.
+    async fn new_shipment_id(&self) -> Result<ShipmentId> {
+        if let Some(id) = self.lock_ids().next() {
+            return Ok(ShipmentId(id));
+        }
+        let first = self
+            .backend
+            .allocate(Space::Meta, NEXT_ID_KEY, ID_BLOCK)
+            .await?;
+        *self.lock_ids() = first + 1..first + ID_BLOCK;
+        Ok(ShipmentId(first))
+    }
+
+    fn lock_ids(&self) -> std::sync::MutexGuard<'_, std::ops::Range<u64>> {
+        self.ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Several pages of shipments in one call.

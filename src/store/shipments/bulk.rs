@@ -423,9 +423,9 @@ mod tests {
 
     /// Every key and value of every space but `meta`, whose revision and
     /// database id differ between any two databases, and the next id; the
-    /// index as the entries its blocks hold, since how they are packed
-    /// depends on the order they came in (a bulk merge fills blocks, splits
-    /// halve them).
+    /// index as
+    /// the entries its blocks hold, since how they are packed depends on
+    /// the order they came in (a bulk merge fills blocks, splits halve them).
     async fn contents(store: &Store) -> Vec<(Space, Vec<Entry>)> {
         let mut contents = Vec::new();
         for space in Space::ALL {
