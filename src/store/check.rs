@@ -57,13 +57,7 @@ impl Store {
     }
 }
 
-/// A key as a person reads it: the text when it is printable, else hex.
-pub(crate) fn show_key(key: &[u8]) -> String {
-    match std::str::from_utf8(key) {
-        Ok(text) if !text.is_empty() && !text.chars().any(char::is_control) => text.to_owned(),
-        _ => format!("0x{}", hex::encode(key)),
-    }
-}
+pub(crate) use super::backend::show_key;
 
 /// Why a stored value was refused, without the "corrupt database" prefix
 /// that every line of a check report would otherwise repeat.

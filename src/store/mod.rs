@@ -68,16 +68,6 @@ pub struct Store {
 /// How to open the embedded database.
 pub type StoreOptions = SledOptions;
 
-impl SledOptions {
-    /// Durable writes with a cache of `cache_bytes`.
-    pub fn new(cache_bytes: u64) -> Self {
-        Self {
-            cache_bytes,
-            durable: true,
-        }
-    }
-}
-
 impl Store {
     /// Opens (or creates) the embedded database in `path`. Fails with
     /// [`Error::DatabaseInUse`] when another process holds it and
@@ -101,6 +91,15 @@ impl Store {
         place: &str,
         until: upgrade::Until,
     ) -> Result<Self> {
+        let stored = stored_format_version(backend.as_ref(), place).await?;
+        // Refused before anything is written to it, the id included.
+        if let Some(found) = stored.filter(|found| *found > FORMAT_VERSION) {
+            return Err(Error::FormatVersion {
+                path: place.to_owned(),
+                found,
+                expected: FORMAT_VERSION,
+            });
+        }
         let database_id = database_id(backend.as_ref()).await?;
         let store = Self {
             backend,
@@ -109,8 +108,7 @@ impl Store {
             snapshots: Arc::default(),
             ids: Arc::new(std::sync::Mutex::new(0..0)),
         };
-        match stored_format_version(store.backend.as_ref(), place).await? {
-            Some(FORMAT_VERSION) => {}
+        match stored {
             None => {
                 transact!(&store, |txn| {
                     if txn.get(Space::Meta, FORMAT_VERSION_KEY).await?.is_none() {
@@ -123,13 +121,7 @@ impl Store {
                 })?;
             }
             Some(older) if older < FORMAT_VERSION => upgrade::upgrade(&store, older, until).await?,
-            Some(found) => {
-                return Err(Error::FormatVersion {
-                    path: place.to_owned(),
-                    found,
-                    expected: FORMAT_VERSION,
-                })
-            }
+            Some(_) => {}
         }
         Ok(store)
     }

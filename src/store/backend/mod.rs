@@ -295,7 +295,7 @@ impl Commit {
                 return Err(Error::Corrupt(format!(
                     "a commit writes {}/{} twice",
                     space.name(),
-                    crate::store::check::show_key(key)
+                    show_key(key)
                 )));
             }
         }
@@ -306,7 +306,7 @@ impl Commit {
                 return Err(Error::Corrupt(format!(
                     "a commit checks {}/{} twice",
                     space.name(),
-                    crate::store::check::show_key(key)
+                    show_key(key)
                 )));
             }
         }
@@ -391,6 +391,14 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The bytes the database takes on disk, where the backend knows it.
     fn size_on_disk(&self) -> Result<Option<u64>>;
+}
+
+/// A key as a person reads it: the text when it is printable, else hex.
+pub fn show_key(key: &[u8]) -> String {
+    match std::str::from_utf8(key) {
+        Ok(text) if !text.is_empty() && !text.chars().any(char::is_control) => text.to_owned(),
+        _ => format!("0x{}", hex::encode(key)),
+    }
 }
 
 /// Reads a counter: 8 big-endian bytes, absent meaning 0.

@@ -39,6 +39,16 @@ pub struct SledOptions {
     pub durable: bool,
 }
 
+impl SledOptions {
+    /// Durable writes with a cache of `cache_bytes`.
+    pub fn new(cache_bytes: u64) -> Self {
+        Self {
+            cache_bytes,
+            durable: true,
+        }
+    }
+}
+
 /// A sled database as a [`Backend`].
 pub struct SledBackend {
     db: sled::Db,
