@@ -648,9 +648,6 @@ pub(crate) async fn concurrent_allocations_never_overlap(harness: &impl Harness)
 
 /// An allocation that would run the counter past `u64::MAX` is refused and
 /// hands out nothing: wrapping around would hand out ids again.
-///
-/// Not yet in [`contract_tests!`]: sled fails it (see `sled_contract`).
-/// It joins the list once the sled backend checks the addition.
 pub(crate) async fn an_allocation_past_the_last_id_is_refused(harness: &impl Harness) {
     // Arrange
     let backend = harness.open().await;

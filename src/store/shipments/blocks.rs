@@ -80,32 +80,33 @@ pub(super) async fn insert(
     suffix: &[u8],
 ) -> Result<()> {
     check_suffix(space, scope, suffix)?;
-    let (key, mut entries) = match holder(txn, space, scope, suffix).await? {
+    let (key, value) = match holder(txn, space, scope, suffix).await? {
         Some((key, value)) => {
-            let entries = decode_block(space, &key, &value)?;
-            (key, entries)
+            let corrupt = |why: String| {
+                Error::Corrupt(format!(
+                    "{}: block {} does not decode: {why}",
+                    space.name(),
+                    show_key(&key)
+                ))
+            };
+            match with_entry(&value, suffix).map_err(corrupt)? {
+                Some(value) => (key, value),
+                None => return Ok(()),
+            }
         }
-        None => (open_end(scope), Vec::new()),
+        None => (open_end(scope), encode_block(&[suffix.to_vec()])),
     };
-    let at = match entries.binary_search_by(|each| each.as_slice().cmp(suffix)) {
-        Ok(_) => return Ok(()),
-        Err(at) => at,
-    };
-    entries.insert(at, suffix.to_vec());
-    if entries.len() > MAX_ENTRIES {
-        let upper = entries.split_off(entries.len() / 2);
-        // No block lies between the previous block's key and this one's,
-        // so the lower half's key is free; and writing this block again is
-        // what makes a concurrent writer who found it conflict.
-        txn.put(
-            space,
-            block_key(scope, last(&entries)),
-            encode_block(&entries),
-        );
-        txn.put(space, key, encode_block(&upper));
-    } else {
-        txn.put(space, key, encode_block(&entries));
+    if entry_count(&value) <= MAX_ENTRIES {
+        txn.put(space, key, value);
+        return Ok(());
     }
+    let mut lower = decode_block(space, &key, &value)?;
+    let upper = lower.split_off(lower.len() / 2);
+    // No block lies between the previous block's key and this one's, so
+    // the lower half's key is free; and writing this block again is what
+    // makes a concurrent writer who found it conflict.
+    txn.put(space, block_key(scope, last(&lower)), encode_block(&lower));
+    txn.put(space, key, encode_block(&upper));
     Ok(())
 }
 
@@ -426,17 +427,75 @@ fn encode_block(entries: &[Vec<u8>]) -> Vec<u8> {
     push_varint(&mut bytes, entries.len());
     let mut previous: &[u8] = &[];
     for entry in entries {
-        let shared = previous
-            .iter()
-            .zip(entry)
-            .take_while(|(a, b)| a == b)
-            .count();
-        push_varint(&mut bytes, shared);
-        push_varint(&mut bytes, entry.len() - shared);
-        bytes.extend_from_slice(&entry[shared..]);
+        push_entry(&mut bytes, previous, entry);
         previous = entry;
     }
     bytes
+}
+
+/// Appends the encoding of `entry`, which follows `previous` in a block.
+fn push_entry(bytes: &mut Vec<u8>, previous: &[u8], entry: &[u8]) {
+    let shared = previous
+        .iter()
+        .zip(entry)
+        .take_while(|(a, b)| a == b)
+        .count();
+    push_varint(bytes, shared);
+    push_varint(bytes, entry.len() - shared);
+    bytes.extend_from_slice(&entry[shared..]);
+}
+
+/// The encoding of the block `value` with `suffix` added in its place, or
+/// `None` when the block holds it already. An entry's encoding depends
+/// only on the entry before it, so only the entries up to the new one are
+/// decoded (into one reused buffer, the most that an insert costs being a
+/// walk over bytes), and those after it are copied as they are, except the
+/// first, which now follows the new entry.
+fn with_entry(value: &[u8], suffix: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut reader = Reader(value);
+    let n_entries = reader.header()?;
+    let entries_start = value.len() - reader.0.len();
+    let header = |bytes: &mut Vec<u8>| {
+        bytes.push(BLOCK_FORMAT);
+        push_varint(bytes, n_entries + 1);
+    };
+    let mut previous = Vec::new();
+    let mut current = Vec::new();
+    for number in 0..n_entries {
+        let entry_start = value.len() - reader.0.len();
+        std::mem::swap(&mut previous, &mut current);
+        reader.entry_after(&previous, &mut current, number)?;
+        if number > 0 && previous >= current {
+            return Err(format!("entry {number} is out of order"));
+        }
+        match current.as_slice().cmp(suffix) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => return Ok(None),
+            std::cmp::Ordering::Greater => {
+                let mut bytes = Vec::with_capacity(value.len() + suffix.len() + 4);
+                header(&mut bytes);
+                bytes.extend_from_slice(&value[entries_start..entry_start]);
+                push_entry(&mut bytes, &previous, suffix);
+                push_entry(&mut bytes, suffix, &current);
+                bytes.extend_from_slice(reader.0);
+                return Ok(Some(bytes));
+            }
+        }
+    }
+    if !reader.0.is_empty() {
+        return Err(format!("{} trailing bytes", reader.0.len()));
+    }
+    let mut bytes = Vec::with_capacity(value.len() + suffix.len() + 4);
+    header(&mut bytes);
+    bytes.extend_from_slice(&value[entries_start..]);
+    push_entry(&mut bytes, &current, suffix);
+    Ok(Some(bytes))
+}
+
+/// The number of entries a block's encoding says it holds (0 for bytes
+/// that are not a block, which the caller has made itself).
+fn entry_count(value: &[u8]) -> usize {
+    Reader(value).header().unwrap_or(0)
 }
 
 /// The entries of a block, refused as [`Error::Corrupt`], naming the block,
@@ -457,32 +516,13 @@ fn decode_block(space: Space, key: &[u8], value: &[u8]) -> Result<Vec<Vec<u8>>> 
 /// not a block.
 fn decode_entries(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let mut reader = Reader(value);
-    match reader.byte() {
-        Some(BLOCK_FORMAT) => {}
-        Some(other) => return Err(format!("format {other}, not {BLOCK_FORMAT}")),
-        None => return Err("no bytes".into()),
-    }
-    let n_entries = reader.varint()?;
-    // Every entry takes at least two bytes: refuse a count that the bytes
-    // cannot hold before allocating for it.
-    if n_entries > reader.0.len() / 2 {
-        return Err(format!("{n_entries} entries in {} bytes", reader.0.len()));
-    }
+    let n_entries = reader.header()?;
     let mut entries: Vec<Vec<u8>> = Vec::with_capacity(n_entries);
     for number in 0..n_entries {
-        let shared = reader.varint()?;
-        let rest = reader.varint()?;
+        let mut entry = Vec::new();
         let previous = entries.last().map_or(&[][..], Vec::as_slice);
-        let Some(prefix) = previous.get(..shared) else {
-            return Err(format!(
-                "entry {number} shares {shared} bytes with a previous entry of {}",
-                previous.len()
-            ));
-        };
-        let Some(rest) = reader.take(rest) else {
-            return Err(format!("entry {number} runs past the end"));
-        };
-        entries.push([prefix, rest].concat());
+        reader.entry_after(previous, &mut entry, number)?;
+        entries.push(entry);
     }
     if !reader.0.is_empty() {
         return Err(format!("{} trailing bytes", reader.0.len()));
@@ -494,6 +534,46 @@ fn decode_entries(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    /// Reads a block's format byte and number of entries.
+    fn header(&mut self) -> Result<usize, String> {
+        match self.byte() {
+            Some(BLOCK_FORMAT) => {}
+            Some(other) => return Err(format!("format {other}, not {BLOCK_FORMAT}")),
+            None => return Err("no bytes".into()),
+        }
+        let n_entries = self.varint()?;
+        // Every entry takes at least two bytes: refuse a count that the
+        // bytes cannot hold before allocating for it.
+        if n_entries > self.0.len() / 2 {
+            return Err(format!("{n_entries} entries in {} bytes", self.0.len()));
+        }
+        Ok(n_entries)
+    }
+
+    /// Reads entry `number`, which follows `previous`, into `entry`.
+    fn entry_after(
+        &mut self,
+        previous: &[u8],
+        entry: &mut Vec<u8>,
+        number: usize,
+    ) -> Result<(), String> {
+        let shared = self.varint()?;
+        let rest = self.varint()?;
+        let Some(prefix) = previous.get(..shared) else {
+            return Err(format!(
+                "entry {number} shares {shared} bytes with a previous entry of {}",
+                previous.len()
+            ));
+        };
+        let Some(rest) = self.take(rest) else {
+            return Err(format!("entry {number} runs past the end"));
+        };
+        entry.clear();
+        entry.extend_from_slice(prefix);
+        entry.extend_from_slice(rest);
+        Ok(())
+    }
+
     fn byte(&mut self) -> Option<u8> {
         let (first, rest) = self.0.split_first()?;
         self.0 = rest;

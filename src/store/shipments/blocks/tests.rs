@@ -555,6 +555,38 @@ async fn a_block_is_stored_as_these_bytes() {
     assert_eq!(decode_block(SPACE, b"k", &bytes).unwrap(), entries);
 }
 
+proptest::proptest! {
+    /// Adding an entry to a block's bytes in place gives the bytes of the
+    /// block encoded afresh with the entry, and nothing when it is there.
+    #[test]
+    fn an_entry_added_in_place_encodes_as_the_block_made_afresh(
+        block in proptest::collection::btree_set(
+            proptest::collection::vec(0u8..4, 1..6),
+            0..24,
+        ),
+        added in proptest::collection::vec(0u8..4, 1..6),
+    ) {
+        let entries: Vec<Vec<u8>> = block.iter().cloned().collect();
+        let mut expected = block.clone();
+        let is_new = expected.insert(added.clone());
+        let expected: Vec<Vec<u8>> = expected.into_iter().collect();
+
+        let in_place = with_entry(&encode_block(&entries), &added).unwrap();
+
+        let expected = is_new.then(|| encode_block(&expected));
+        proptest::prop_assert_eq!(in_place, expected);
+    }
+}
+
+#[test]
+fn an_entry_is_not_added_in_place_to_a_block_out_of_order() {
+    let bytes = encode_block(&[vec![1, 5], vec![1, 2]]);
+
+    let refused = with_entry(&bytes, &[1, 9]);
+
+    assert_eq!(refused, Err("entry 1 is out of order".to_string()));
+}
+
 #[tokio::test]
 async fn a_block_that_does_not_decode_is_corrupt_and_named() -> Result<()> {
     let (_dir, store) = store().await;
