@@ -23,7 +23,7 @@ use tradegraph::domain::{
 };
 use tradegraph::events::Events;
 use tradegraph::graphql::{build_api, Api};
-use tradegraph::store::{ShipmentQuery, Store, StoreOptions};
+use tradegraph::store::{ScanBudget, ShipmentQuery, Store, StoreOptions};
 
 /// The server's allocator (`src/main.rs`), so the figures are the server's.
 #[global_allocator]
@@ -159,8 +159,9 @@ fn store_reads(c: &mut Criterion, fixture: &Fixture) {
         },
         request: PageRequest::first(20),
     };
+    let budget = std::sync::Arc::new(ScanBudget::unlimited());
     let ids: Vec<_> = runtime
-        .block_on(store.shipment_pages(std::slice::from_ref(&first_page)))
+        .block_on(store.shipment_pages(std::slice::from_ref(&first_page), &budget))
         .expect("a page")
         .remove(0)
         .items
@@ -180,11 +181,16 @@ fn store_reads(c: &mut Criterion, fixture: &Fixture) {
     });
     group.bench_function("first page of an origin index", |b| {
         b.iter(|| {
-            runtime.block_on(store.shipment_pages(std::slice::from_ref(black_box(&first_page))))
+            runtime.block_on(
+                store.shipment_pages(std::slice::from_ref(black_box(&first_page)), &budget),
+            )
         })
     });
     group.bench_function("count of an origin index", |b| {
-        b.iter(|| runtime.block_on(store.shipment_counts(std::slice::from_ref(black_box(&filter)))))
+        b.iter(|| {
+            runtime
+                .block_on(store.shipment_counts(std::slice::from_ref(black_box(&filter)), &budget))
+        })
     });
     group.bench_function("search yiwu", |b| {
         b.iter(|| runtime.block_on(store.search(black_box("yiwu"), 10)))

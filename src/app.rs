@@ -151,6 +151,8 @@ pub fn schema_options(args: &ServeArgs) -> Result<SchemaOptions> {
             max_aliases: args.limits.max_aliases,
             max_directives: args.limits.max_directives,
             max_tokens: args.limits.max_tokens,
+            max_scan: args.limits.max_scan,
+            timeout: args.limits.timeout(),
         },
         budget: cost_budget(args)?,
         persisted: Arc::new(persisted_queries(&args.persisted)?),
@@ -200,7 +202,7 @@ impl Application {
         let http_limits = HttpLimits {
             max_body_bytes: args.limits.max_body_kb.saturating_mul(1024),
             max_batch: args.limits.max_batch,
-            timeout: std::time::Duration::from_secs(args.limits.timeout_secs),
+            timeout: args.limits.timeout(),
             csrf_strict_get: args.limits.csrf_strict_get,
         };
         let settings = HttpSettings {

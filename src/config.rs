@@ -230,9 +230,20 @@ pub struct LimitArgs {
     /// batches.
     #[arg(long, env = "TRADEGRAPH_MAX_BATCH", default_value_t = 0)]
     pub max_batch: usize,
-    /// Seconds a query may run before it is stopped.
+    /// Seconds a query may run before it is stopped, its store work with it.
     #[arg(long, env = "TRADEGRAPH_TIMEOUT_SECS", default_value_t = 10)]
     pub timeout_secs: u64,
+    /// TESTING ONLY: the timeout in milliseconds, in place of
+    /// `--timeout-secs`, so that a test can stop a scan it can make long.
+    #[arg(long, env = "TRADEGRAPH_TIMEOUT_MS", hide = true)]
+    pub timeout_ms: Option<u64>,
+    /// Most shipment records one request's filtered lists and counts may
+    /// read (those whose filter turns records away: more than one
+    /// condition). A page that reaches it ends early with a `SCAN_LIMIT`
+    /// notice and a cursor where it stopped; a count that would is refused
+    /// with `SCAN_LIMIT`.
+    #[arg(long, env = "TRADEGRAPH_MAX_SCAN", default_value_t = 10_000)]
+    pub max_scan: u64,
     /// Query cost each client (by write token, else by IP address) may
     /// spend per minute, refilled continuously; off unless set. At least
     /// `--max-cost`.
@@ -243,6 +254,16 @@ pub struct LimitArgs {
     /// cookies in front of tradegraph).
     #[arg(long, env = "TRADEGRAPH_CSRF_STRICT_GET")]
     pub csrf_strict_get: bool,
+}
+
+impl LimitArgs {
+    /// How long a query may run.
+    pub fn timeout(&self) -> std::time::Duration {
+        match self.timeout_ms {
+            Some(millis) => std::time::Duration::from_millis(millis),
+            None => std::time::Duration::from_secs(self.timeout_secs),
+        }
+    }
 }
 
 /// Where the database lives and what seeds it.

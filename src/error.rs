@@ -30,6 +30,20 @@ pub enum Error {
     #[error("{0}")]
     Unauthenticated(String),
 
+    /// Counting what a filter asks for would read more than a request may:
+    /// the scan limit per request. Clients see `SCAN_LIMIT`, with the limit
+    /// in `extensions.limit` and the message saying how to narrow the query.
+    #[error("counting the shipments that meet this filter would read more than {limit} records, the scan limit of a request: narrow the query (a filter of one condition, with or without a date range, is counted from counters; a rarer condition such as shipper or route, or a date range, reads fewer)")]
+    ScanLimit {
+        /// The most records a request's filtered scans may read.
+        limit: u64,
+    },
+
+    /// The request ran past its time limit and its store work stopped.
+    /// Clients see `TIMEOUT`.
+    #[error("the request ran past its time limit and was stopped")]
+    DeadlineExceeded,
+
     /// Another process holds the database. Only the command line sees this.
     #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
     DatabaseInUse {

@@ -103,6 +103,20 @@ pub struct Page<T> {
     pub has_next_page: bool,
     /// Whether items precede the first one on this page.
     pub has_previous_page: bool,
+    /// Where the scan stopped, when it ran out of the request's scan budget
+    /// before the page was full: the page holds what was found up to there.
+    pub stopped_at: Option<Stop>,
+}
+
+/// Where a page's scan stopped early; every item between the page's
+/// cursor and this position was looked at, so a client that continues from
+/// it misses nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Paging forwards: the list continues after this position.
+    After(Position),
+    /// Paging backwards: the list continues before this position.
+    Before(Position),
 }
 
 impl<T> Default for Page<T> {
@@ -112,6 +126,7 @@ impl<T> Default for Page<T> {
             items: Vec::new(),
             has_next_page: false,
             has_previous_page: false,
+            stopped_at: None,
         }
     }
 }
@@ -127,6 +142,7 @@ impl<T> Page<T> {
                 .collect(),
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
+            stopped_at: self.stopped_at,
         }
     }
 }
@@ -218,6 +234,11 @@ impl ShipmentFilter {
             && self
                 .departed_to
                 .is_none_or(|to| shipment.departed_on.is_some_and(|day| day <= to))
+    }
+
+    /// Whether the filter asks for a date range.
+    pub fn is_dated(&self) -> bool {
+        self.departed_from.is_some() || self.departed_to.is_some()
     }
 
     /// Checks the date range: `departedFrom` must not be after `departedTo`.

@@ -21,6 +21,6 @@ pub use entities::{
 pub use figures::{Currency, Money, Percent, Qualifier, Quantity, Source};
 pub use listing::{
     Direction, Limit, Page, PageRequest, Position, ProvinceOrderField, ShipmentFilter,
-    ShipmentOrder, ShipmentOrderField, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    ShipmentOrder, ShipmentOrderField, Stop, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 pub use search::{rank, MatchRank};

@@ -15,9 +15,11 @@ use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::{Data, Request, Response, ServerResult};
 
 use super::budget::{ClientAddress, ClientKey};
-use super::errors::{give_codes, RequestId};
+use super::cost::{measure, CatalogSizes, CostModel};
+use super::errors::{give_codes, to_graphql, RequestId};
 use super::limits::Limits;
 use super::loaders::loaders_for;
+use super::notices::Notices;
 use super::parse_cache::ParseCache;
 use super::{refused_before_execution, PersistedQueries, PresentedToken, TradeSchema};
 use crate::auth::WriteTokens;
@@ -31,6 +33,7 @@ pub struct Api(Arc<Parts>);
 /// What the API is made of.
 struct Parts {
     schema: TradeSchema,
+    cost_model: CostModel,
     persisted: Arc<PersistedQueries>,
     documents: ParseCache,
     limits: Limits,
@@ -41,6 +44,7 @@ struct Parts {
 /// A request ready for the schema, and what its answer needs.
 struct Prepared {
     request: Request,
+    notices: Arc<Notices>,
     cost: u64,
     request_id: Option<String>,
 }
@@ -55,6 +59,7 @@ impl Api {
         store: Store,
     ) -> Self {
         Self(Arc::new(Parts {
+            cost_model: CostModel::of_sdl(&schema.sdl()),
             schema,
             persisted,
             documents: ParseCache::new(),
@@ -68,22 +73,37 @@ impl Api {
     /// [`PresentedToken`], [`ClientAddress`] and [`RequestId`] in the
     /// request's data.
     pub async fn execute(&self, request: Request) -> Response {
-        match self.prepare(request, None) {
+        match self.prepare(request, None).await {
             Ok(prepared) => {
-                let response = self.0.schema.execute(prepared.request).await;
+                let mut response = self.0.schema.execute(prepared.request).await;
+                prepared.notices.report(&mut response);
                 self.finish(response, prepared.cost, prepared.request_id.as_deref())
             }
             Err(error) => Response::from_errors(vec![error]),
         }
     }
 
-    /// Runs the checks and gives the request its document and loader.
-    /// Data the transport keeps for a whole connection comes in `session`.
-    fn prepare(&self, mut request: Request, session: Option<&Data>) -> ServerResult<Prepared> {
+    /// Runs the checks and gives the request its document, its loader and
+    /// its scan budget. Data the transport keeps for a whole connection
+    /// comes in `session`.
+    async fn prepare(
+        &self,
+        mut request: Request,
+        session: Option<&Data>,
+    ) -> ServerResult<Prepared> {
         let parts = &self.0;
         parts.persisted.resolve(&mut request)?;
         parts.limits.check_tokens(&request.query)?;
         let document = parts.documents.parse(&request.query)?;
+        let internal =
+            |error: crate::error::Error| to_graphql(&error).into_server_error(Default::default());
+        let sizes = CatalogSizes::of(&parts.store).await.map_err(internal)?;
+        let measured = measure(&parts.cost_model, &sizes, &document, &request.variables);
+        let scans = measured
+            .scan_cost(&parts.store, parts.limits.limits.max_scan)
+            .await;
+        let budget = Arc::new(parts.limits.scan_budget(&document));
+        let notices = Arc::new(Notices::default());
         let client = || {
             ClientKey::of(
                 data_of::<PresentedToken>(&request.data, session),
@@ -91,13 +111,18 @@ impl Api {
                 data_of::<ClientAddress>(&request.data, session),
             )
         };
+        let cost = measured.fields.saturating_add(scans);
         let cost = parts
             .limits
-            .check_document(&document, &request.variables, client)?;
+            .check_document(&document, (measured.depth, cost), client)?;
         let request_id = data_of::<RequestId>(&request.data, session).map(|id| id.0.clone());
         request.set_parsed_query(document);
         Ok(Prepared {
-            request: request.data(loaders_for(&parts.store)),
+            request: request
+                .data(loaders_for(&parts.store, budget.clone()))
+                .data(budget)
+                .data(notices.clone()),
+            notices,
             cost,
             request_id,
         })
@@ -136,21 +161,31 @@ impl async_graphql::Executor for Api {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        match self.prepare(request, session_data.as_deref()) {
-            Ok(prepared) => {
-                let api = self.clone();
-                let Prepared {
-                    request,
-                    cost,
-                    request_id,
-                } = prepared;
-                self.0
-                    .schema
-                    .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-                    .map(move |response| api.finish(response, cost, request_id.as_deref()))
-                    .boxed()
+        let api = self.clone();
+        stream::once(async move {
+            match api.prepare(request, session_data.as_deref()).await {
+                Ok(prepared) => {
+                    let Prepared {
+                        request,
+                        notices,
+                        cost,
+                        request_id,
+                    } = prepared;
+                    let schema = api.0.schema.clone();
+                    schema
+                        .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+                        .map(move |mut response| {
+                            notices.report(&mut response);
+                            api.finish(response, cost, request_id.as_deref())
+                        })
+                        .boxed()
+                }
+                Err(error) => {
+                    stream::once(async move { Response::from_errors(vec![error]) }).boxed()
+                }
             }
-            Err(error) => stream::once(async move { Response::from_errors(vec![error]) }).boxed(),
-        }
+        })
+        .flatten()
+        .boxed()
     }
 }

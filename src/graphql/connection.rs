@@ -6,7 +6,7 @@ use async_graphql::{Context, Object, OutputType, SimpleObject};
 use super::ids::{decode_cursor, encode_cursor};
 use super::loaders::{load, ShipmentCount};
 use super::types::{Company, FreightRoute, Hub, Province, Shipment, TradeFlow, TradePartner};
-use crate::domain::{Page, PageRequest, ShipmentFilter};
+use crate::domain::{Page, PageRequest, ShipmentFilter, Stop};
 use crate::error::Result;
 
 /// Reads the Relay arguments of a connection field.
@@ -52,11 +52,27 @@ impl<N: OutputType> Connection<N> {
                 node,
             })
             .collect();
+        // A page whose scan stopped early ends where it stopped, so that a
+        // client following the cursor goes on from there.
+        let (start_cursor, end_cursor) = match &page.stopped_at {
+            Some(Stop::After(position)) => (
+                edges.first().map(|edge| edge.cursor.clone()),
+                Some(encode_cursor(position)),
+            ),
+            Some(Stop::Before(position)) => (
+                Some(encode_cursor(position)),
+                edges.last().map(|edge| edge.cursor.clone()),
+            ),
+            None => (
+                edges.first().map(|edge| edge.cursor.clone()),
+                edges.last().map(|edge| edge.cursor.clone()),
+            ),
+        };
         let page_info = PageInfo {
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
-            start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-            end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            start_cursor,
+            end_cursor,
         };
         Self {
             edges,
@@ -136,8 +152,12 @@ pub struct PageInfo {
     pub has_next_page: bool,
     /// Whether items precede this page.
     pub has_previous_page: bool,
-    /// The cursor of the first item of this page.
+    /// The cursor of the first item of this page; paging backwards, a
+    /// page cut short by the scan limit (a `SCAN_LIMIT` notice) starts
+    /// where its scan stopped instead.
     pub start_cursor: Option<String>,
-    /// The cursor of the last item of this page.
+    /// The cursor of the last item of this page; a page cut short by the
+    /// scan limit (a `SCAN_LIMIT` notice) ends where its scan stopped
+    /// instead, so that `after: endCursor` goes on from there.
     pub end_cursor: Option<String>,
 }

@@ -43,6 +43,11 @@ pub fn to_graphql(error: &Error) -> async_graphql::Error {
             e.set("currentVersion", *current_version);
             e.set("expectedVersion", *expected_version);
         }),
+        Error::ScanLimit { limit } => {
+            let limit = *limit;
+            with_code(super::codes::SCAN_LIMIT).extend_with(move |_, e| e.set("limit", limit))
+        }
+        Error::DeadlineExceeded => with_code(super::codes::TIMEOUT),
         internal => {
             tracing::error!(error = %internal, "request failed");
             async_graphql::Error::new("internal error")

@@ -5,22 +5,19 @@
 //! the request's figure. Every executed request reports its cost in
 //! `extensions.cost`.
 //!
-//! Cost: every field costs 1, and the cost of what a list field selects is
-//! multiplied by how many items it can return: `first`/`last` (default 20)
-//! for connections, `first` (default 10) for `search`, the number of ids for
-//! `nodes`.
+//! Cost is measured in `cost`, which holds its rules. Each request also
+//! gets a scan budget and a deadline for its store work (`scan_budget`).
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, Value, Variables};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Response, ServerError, ServerResult, Value};
 
 use super::budget::{ClientKey, CostBudget};
 use super::errors::coded;
 use super::lexer::count_tokens;
-use crate::domain::DEFAULT_PAGE_SIZE;
+use crate::store::ScanBudget;
 
 /// The limits; their defaults are the command line's (`config`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,18 +32,11 @@ pub struct QueryLimits {
     pub max_directives: usize,
     /// Most lexical tokens in a document.
     pub max_tokens: usize,
+    /// Most records one request's filtered scans and counts may read.
+    pub max_scan: u64,
+    /// How long a query may run; its store work stops at the deadline.
+    pub timeout: Duration,
 }
-
-/// The fields that return connections.
-const CONNECTIONS: &[&str] = &[
-    "provinces",
-    "tradePartners",
-    "hubs",
-    "companies",
-    "shipments",
-    "freightRoutes",
-    "tradeFlows",
-];
 
 /// The `extensions.code` of each refusal.
 pub mod code {
@@ -62,33 +52,29 @@ pub mod code {
     pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
     /// Introspection was asked for where it is turned off.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// A scan hit the request's scan budget: a count is refused with this
+    /// code, saying the limit and how to narrow the query; a page cut short
+    /// carries it as a notice in `extensions.notices`.
+    pub const SCAN_LIMIT: &str = "SCAN_LIMIT";
+    /// The request ran past its time limit and was stopped.
+    pub const TIMEOUT: &str = "TIMEOUT";
     /// The client has spent its cost budget; `retryAfterSeconds` says when
     /// to try again.
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
-/// What a document asks for.
+/// What a document writes: aliases and directives.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Measure {
-    depth: usize,
-    cost: u64,
+struct Written {
     aliases: usize,
     directives: usize,
 }
 
-/// Measures every operation of a document; fragments are expanded where
-/// they are spread (a cycle, which validation refuses, counts once).
-fn measure(document: &ExecutableDocument, variables: &Variables) -> Measure {
-    let mut total = Measure::default();
+/// Counts the aliases and directives of every operation and fragment, each
+/// where it is written.
+fn count_written(document: &ExecutableDocument) -> Written {
+    let mut total = Written::default();
     for (_, operation) in document.operations.iter() {
-        let mut walker = Walker {
-            document,
-            variables,
-            visiting: HashSet::new(),
-        };
-        let (depth, cost) = walker.selection_set(&operation.node.selection_set.node);
-        total.depth = total.depth.max(depth);
-        total.cost = total.cost.saturating_add(cost);
         total.directives += operation.node.directives.len()
             + operation
                 .node
@@ -107,7 +93,7 @@ fn measure(document: &ExecutableDocument, variables: &Variables) -> Measure {
 
 /// Adds the aliases and directives written in a selection set (fragments
 /// are counted where they are defined, once).
-fn count_aliases_and_directives(set: &SelectionSet, total: &mut Measure) {
+fn count_aliases_and_directives(set: &SelectionSet, total: &mut Written) {
     for selection in &set.items {
         total.directives += selection.node.directives().len();
         match &selection.node {
@@ -120,78 +106,6 @@ fn count_aliases_and_directives(set: &SelectionSet, total: &mut Measure) {
             }
             Selection::FragmentSpread(_) => {}
         }
-    }
-}
-
-/// Walks selections, expanding fragments, for depth and cost.
-struct Walker<'a> {
-    document: &'a ExecutableDocument,
-    variables: &'a Variables,
-    visiting: HashSet<&'a str>,
-}
-
-impl<'a> Walker<'a> {
-    /// The depth and cost of a selection set.
-    fn selection_set(&mut self, set: &'a SelectionSet) -> (usize, u64) {
-        let mut depth = 0;
-        let mut cost: u64 = 0;
-        for selection in &set.items {
-            let (d, c) = match &selection.node {
-                Selection::Field(field) => self.field(&field.node),
-                Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set.node)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    match self.document.fragments.get(name) {
-                        Some(fragment) if self.visiting.insert(name) => {
-                            let measured = self.selection_set(&fragment.node.selection_set.node);
-                            self.visiting.remove(name);
-                            measured
-                        }
-                        _ => (0, 0),
-                    }
-                }
-            };
-            depth = depth.max(d);
-            cost = cost.saturating_add(c);
-        }
-        (depth, cost)
-    }
-
-    fn field(&mut self, field: &'a Field) -> (usize, u64) {
-        let (depth, cost) = self.selection_set(&field.selection_set.node);
-        let items = self.items(field);
-        (depth + 1, cost.saturating_mul(items).saturating_add(1))
-    }
-
-    /// How many items a field can return.
-    fn items(&self, field: &Field) -> u64 {
-        let number = |name: &str| match self.argument(field, name) {
-            Some(Value::Number(number)) => number.as_u64(),
-            _ => None,
-        };
-        match field.name.node.as_str() {
-            name if CONNECTIONS.contains(&name) => number("first")
-                .or_else(|| number("last"))
-                .unwrap_or(DEFAULT_PAGE_SIZE as u64),
-            "search" => number("first").unwrap_or(10),
-            "nodes" => match self.argument(field, "ids") {
-                Some(Value::List(ids)) => ids.len() as u64,
-                _ => 1,
-            },
-            _ => 1,
-        }
-    }
-
-    /// An argument's value, with variables replaced by their values.
-    fn argument(&self, field: &Field, name: &str) -> Option<Value> {
-        field
-            .get_argument(name)?
-            .node
-            .clone()
-            .into_const_with(|variable| self.variables.get(&variable).cloned().ok_or(()))
-            .ok()
     }
 }
 
@@ -247,13 +161,14 @@ impl Limits {
         Ok(())
     }
 
-    /// Checks a parsed document against the limits and charges its cost to
-    /// the budget of the request's client (asked for only when a budget is
-    /// configured); returns the cost.
+    /// Checks a parsed document, with the depth and cost measured of it
+    /// (`cost`), against the limits and charges its cost to the budget of
+    /// the request's client (asked for only when a budget is configured);
+    /// returns the cost.
     pub(super) fn check_document(
         &self,
         document: &ExecutableDocument,
-        variables: &Variables,
+        (depth, cost): (usize, u64),
         client: impl FnOnce() -> Option<ClientKey>,
     ) -> ServerResult<u64> {
         if !self.introspection && asks_for_introspection(document) {
@@ -263,28 +178,23 @@ impl Limits {
             ));
         }
         let limits = self.limits;
-        let measured = measure(document, variables);
+        let written = count_written(document);
         let checks = [
             (
-                measured.depth as u64,
+                depth as u64,
                 limits.max_depth as u64,
                 code::QUERY_TOO_DEEP,
                 "query depth",
             ),
+            (cost, limits.max_cost, code::QUERY_TOO_COMPLEX, "query cost"),
             (
-                measured.cost,
-                limits.max_cost,
-                code::QUERY_TOO_COMPLEX,
-                "query cost",
-            ),
-            (
-                measured.aliases as u64,
+                written.aliases as u64,
                 limits.max_aliases as u64,
                 code::TOO_MANY_ALIASES,
                 "number of aliases",
             ),
             (
-                measured.directives as u64,
+                written.directives as u64,
                 limits.max_directives as u64,
                 code::TOO_MANY_DIRECTIVES,
                 "number of directives",
@@ -296,13 +206,25 @@ impl Limits {
             }
         }
         if let Some(budget) = &self.budget {
-            let refused = client()
-                .and_then(|client| budget.charge(&client, measured.cost, Instant::now()).err());
+            let refused =
+                client().and_then(|client| budget.charge(&client, cost, Instant::now()).err());
             if let Some(wait) = refused {
-                return Err(rate_limited(budget.per_minute(), measured.cost, wait));
+                return Err(rate_limited(budget.per_minute(), cost, wait));
             }
         }
-        Ok(measured.cost)
+        Ok(cost)
+    }
+
+    /// The scan budget of a request for `document`: the scan limit, and a
+    /// deadline unless it is a mutation (whose write may already be on
+    /// disk when its answer's lists are read, so it is never cut short).
+    pub(super) fn scan_budget(&self, document: &ExecutableDocument) -> ScanBudget {
+        let mutation = document
+            .operations
+            .iter()
+            .any(|(_, operation)| operation.node.ty == OperationType::Mutation);
+        let deadline = (!mutation).then(|| Instant::now() + self.limits.timeout);
+        ScanBudget::new(self.limits.max_scan, deadline)
     }
 
     /// Reports an executed request's cost in `extensions.cost`.

@@ -19,10 +19,14 @@ use crate::domain::{
     RouteCode, Shipment, ShipmentFilter, ShipmentId, TradeFlow, TradeFlowKey, TradePartner,
 };
 use crate::error::Error;
-use crate::store::{Counted, RouteQuery, ShipmentQuery, Store, TradeFlowQuery};
+use crate::store::{Counted, RouteQuery, ScanBudget, ShipmentQuery, Store, TradeFlowQuery};
 
-/// Loads batches of keys from the store.
-pub struct StoreLoader(Store);
+/// Loads batches of keys from the store, charging filtered scans to the
+/// request's scan budget.
+pub struct StoreLoader {
+    store: Store,
+    budget: Arc<ScanBudget>,
+}
 
 /// The loader of one request.
 pub type Loaders = DataLoader<StoreLoader>;
@@ -56,7 +60,7 @@ macro_rules! catalog_loader {
             type Error = Arc<Error>;
 
             async fn load(&self, codes: &[$code]) -> Loaded<$code, $record> {
-                self.0.get_many::<$record>(codes).await.map_err(Arc::new)
+                self.store.get_many::<$record>(codes).await.map_err(Arc::new)
             }
         }
     )+};
@@ -91,7 +95,7 @@ impl Loader<ShipmentId> for StoreLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, ids: &[ShipmentId]) -> Loaded<ShipmentId, Shipment> {
-        self.0.shipments(ids).await.map_err(Arc::new)
+        self.store.shipments(ids).await.map_err(Arc::new)
     }
 }
 
@@ -100,7 +104,7 @@ impl Loader<TradeFlowKey> for StoreLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[TradeFlowKey]) -> Loaded<TradeFlowKey, TradeFlow> {
-        self.0.trade_flows(keys).await.map_err(Arc::new)
+        self.store.trade_flows(keys).await.map_err(Arc::new)
     }
 }
 
@@ -111,7 +115,10 @@ impl Loader<ShipmentQuery> for StoreLoader {
     async fn load(&self, queries: &[ShipmentQuery]) -> Loaded<ShipmentQuery, Page<Shipment>> {
         Ok(zip(
             queries,
-            self.0.shipment_pages(queries).await.map_err(Arc::new)?,
+            self.store
+                .shipment_pages(queries, &self.budget)
+                .await
+                .map_err(Arc::new)?,
         ))
     }
 }
@@ -124,7 +131,10 @@ impl Loader<ShipmentCount> for StoreLoader {
         let filters: Vec<ShipmentFilter> = counts.iter().map(|count| count.0.clone()).collect();
         Ok(zip(
             counts,
-            self.0.shipment_counts(&filters).await.map_err(Arc::new)?,
+            self.store
+                .shipment_counts(&filters, &self.budget)
+                .await
+                .map_err(Arc::new)?,
         ))
     }
 }
@@ -136,7 +146,10 @@ impl Loader<TradeFlowQuery> for StoreLoader {
     async fn load(&self, queries: &[TradeFlowQuery]) -> Loaded<TradeFlowQuery, Counted<TradeFlow>> {
         Ok(zip(
             queries,
-            self.0.trade_flow_pages(queries).await.map_err(Arc::new)?,
+            self.store
+                .trade_flow_pages(queries)
+                .await
+                .map_err(Arc::new)?,
         ))
     }
 }
@@ -148,7 +161,7 @@ impl Loader<RouteQuery> for StoreLoader {
     async fn load(&self, queries: &[RouteQuery]) -> Loaded<RouteQuery, Counted<FreightRoute>> {
         Ok(zip(
             queries,
-            self.0.route_pages(queries).await.map_err(Arc::new)?,
+            self.store.route_pages(queries).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -162,7 +175,10 @@ impl Loader<HubsIn> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.hubs_in_provinces(&codes).await.map_err(Arc::new)?,
+            self.store
+                .hubs_in_provinces(&codes)
+                .await
+                .map_err(Arc::new)?,
         ))
     }
 }
@@ -173,7 +189,11 @@ impl Loader<ProvinceSpelling> for StoreLoader {
 
     async fn load(&self, keys: &[ProvinceSpelling]) -> Loaded<ProvinceSpelling, Province> {
         let spellings: Vec<String> = keys.iter().map(|key| key.0.clone()).collect();
-        let found = self.0.find_provinces(&spellings).await.map_err(Arc::new)?;
+        let found = self
+            .store
+            .find_provinces(&spellings)
+            .await
+            .map_err(Arc::new)?;
         Ok(by_inner(keys, |key| &key.0, found))
     }
 }
@@ -187,7 +207,10 @@ impl Loader<HubsAbroad> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.hubs_in_partners(&codes).await.map_err(Arc::new)?,
+            self.store
+                .hubs_in_partners(&codes)
+                .await
+                .map_err(Arc::new)?,
         ))
     }
 }
@@ -201,7 +224,7 @@ impl Loader<MemberOf> for StoreLoader {
         Ok(by_inner(
             keys,
             |key| &key.0,
-            self.0.memberships(&codes).await.map_err(Arc::new)?,
+            self.store.memberships(&codes).await.map_err(Arc::new)?,
         ))
     }
 }
@@ -250,7 +273,12 @@ where
     Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
 }
 
-/// A fresh loader for one request, with no delay (see the module docs).
-pub(super) fn loaders_for(store: &Store) -> Loaders {
-    DataLoader::new(StoreLoader(store.clone()), tokio::spawn).delay(Duration::ZERO)
+/// A fresh loader for one request and its scan budget, with no delay (see
+/// the module docs).
+pub(super) fn loaders_for(store: &Store, budget: Arc<ScanBudget>) -> Loaders {
+    let loader = StoreLoader {
+        store: store.clone(),
+        budget,
+    };
+    DataLoader::new(loader, tokio::spawn).delay(Duration::ZERO)
 }

@@ -377,7 +377,8 @@ async fn refresh_catalog<R: Catalog>(
 mod tests {
     use super::*;
     use crate::domain::{PageRequest, ShipmentFilter, ShipmentOrder};
-    use crate::store::{ShipmentQuery, StoreOptions};
+    use crate::store::{ScanBudget, ShipmentQuery, StoreOptions};
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn the_compiled_in_seed_loads_and_seeding_twice_changes_nothing() {
@@ -420,7 +421,10 @@ mod tests {
         };
         assert_eq!(
             store
-                .shipment_counts(&[real.clone(), ShipmentFilter::default()])
+                .shipment_counts(
+                    &[real.clone(), ShipmentFilter::default()],
+                    &Arc::new(ScanBudget::unlimited())
+                )
                 .await
                 .unwrap(),
             vec![4, 12_004]
@@ -430,7 +434,11 @@ mod tests {
             order: ShipmentOrder::default(),
             request: PageRequest::first(10),
         };
-        let page = store.shipment_pages(&[query]).await.unwrap().remove(0);
+        let page = store
+            .shipment_pages(&[query], &Arc::new(ScanBudget::unlimited()))
+            .await
+            .unwrap()
+            .remove(0);
         assert_eq!(page.items.len(), 4);
         assert!(!page.has_next_page);
         let again = tempfile::tempdir().unwrap();

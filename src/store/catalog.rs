@@ -123,6 +123,12 @@ impl Store {
         Ok(self.snapshot::<R>().await?.records.clone())
     }
 
+    /// How many records a catalog holds; not counted as a store call, since
+    /// only the limits ask, before a request runs.
+    pub async fn catalog_size<R: Catalog>(&self) -> Result<u64> {
+        Ok(self.snapshot::<R>().await?.records.len() as u64)
+    }
+
     /// The decoded records of a catalog: the snapshot kept, unless the
     /// change feed shows a write to the catalog since it was built (see
     /// `snapshots`), else one scan.

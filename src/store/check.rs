@@ -75,7 +75,8 @@ pub(crate) mod tests {
     use crate::seed;
     use crate::store::backend::Space;
     use crate::store::keys::i32_key;
-    use crate::store::{ShipmentWrite, StoreOptions};
+    use crate::store::{ScanBudget, ShipmentWrite, StoreOptions};
+    use std::sync::Arc;
 
     /// A seeded store with a few synthetic shipments.
     pub(crate) async fn seeded() -> (tempfile::TempDir, Store) {
@@ -138,7 +139,10 @@ pub(crate) mod tests {
                 mode: Some(mode),
                 ..Default::default()
             };
-            store.shipment_counts(&[filter]).await.unwrap()[0]
+            store
+                .shipment_counts(&[filter], &Arc::new(ScanBudget::unlimited()))
+                .await
+                .unwrap()[0]
         };
         let (n_sea, n_rail) = (
             counted(TransportMode::Sea).await,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::backend::{KeyRange, Space};
 use super::format::Stored;
 use super::keys::{i32_key, push_text, tag};
-use super::pages::{paginate, Listing};
+use super::pages::{paginate, Listing, Taken};
 use super::txn::transact;
 use super::Store;
 use crate::domain::{
@@ -116,8 +116,10 @@ impl Store {
             let mut prefix = Vec::new();
             push_text(&mut prefix, code);
             let listing = Listing::new(tag, prefix.clone(), Direction::Ascending);
-            let page = paginate(&listing, request, |range, direction, n| {
-                self.take_flows(space, range, direction, n)
+            let page = paginate(&listing, request, |range, direction, n| async move {
+                Ok(Taken::all(
+                    self.take_flows(space, range, direction, n).await?,
+                ))
             })
             .await?;
             // A province trades with tens of partners over a few years, so

@@ -19,10 +19,12 @@ mod flows;
 mod format;
 mod keys;
 mod pages;
+mod scan_budget;
 mod shipments;
 mod snapshots;
 mod txn;
 mod upgrade;
+mod work_pool;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +33,7 @@ use std::sync::Arc;
 pub use catalog::{Catalog, Counted, RouteQuery, SearchHit};
 pub use check::CheckReport;
 pub use flows::TradeFlowQuery;
+pub use scan_budget::ScanBudget;
 pub use shipments::{ShipmentChange, ShipmentQuery, ShipmentSource, ShipmentWrite};
 
 use self::backend::{Backend, SledBackend, SledOptions, Space};
@@ -63,6 +66,10 @@ pub struct Store {
     /// Shipment ids taken from the database and not yet handed out. A
     /// std mutex: held only to take one.
     ids: Arc<std::sync::Mutex<std::ops::Range<u64>>>,
+    /// Where filtered scans and counts run (`work_pool`).
+    pool: Arc<work_pool::WorkPool>,
+    /// Records read by filtered scans and counts, since the handle was made.
+    scanned: Arc<AtomicU64>,
 }
 
 /// How to open the embedded database.
@@ -107,6 +114,10 @@ impl Store {
             calls: Arc::new(AtomicU64::new(0)),
             snapshots: Arc::default(),
             ids: Arc::new(std::sync::Mutex::new(0..0)),
+            pool: Arc::new(work_pool::WorkPool::new(
+                work_pool::WorkPool::default_threads(),
+            )),
+            scanned: Arc::new(AtomicU64::new(0)),
         };
         match stored {
             None => {
@@ -148,6 +159,22 @@ impl Store {
     /// How many read calls this store has answered since it was opened.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// How many records filtered scans and counts have read through this
+    /// handle and its clones: how much work requests made the store do
+    /// beyond what they returned.
+    pub fn scanned_records(&self) -> u64 {
+        self.scanned.load(Ordering::Relaxed)
+    }
+
+    /// Runs work that may be long on the store's pool, off the calling
+    /// thread (`work_pool`).
+    async fn off_loop<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        self.pool.run(work).await
     }
 
     /// Counts one read call.

@@ -9,7 +9,7 @@ use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use super::backend::KeyRange;
 use super::keys::prefix_end;
-use crate::domain::{Direction, Limit, Page, PageRequest, Position};
+use crate::domain::{Direction, Limit, Page, PageRequest, Position, Stop};
 use crate::error::{Error, Result};
 
 /// One list the store can page through.
@@ -70,10 +70,32 @@ impl Listing {
     }
 }
 
+/// What one `take` found: items with their keys, in the order taken, and,
+/// when it ran out of the request's scan budget first, the key it stopped
+/// at (every key before it in that order was looked at).
+pub(super) struct Taken<T> {
+    pub items: Vec<(Vec<u8>, T)>,
+    pub stopped_at: Option<Vec<u8>>,
+}
+
+impl<T> Taken<T> {
+    /// Everything the take was asked for, or all there was.
+    pub fn all(items: Vec<(Vec<u8>, T)>) -> Self {
+        Self {
+            items,
+            stopped_at: None,
+        }
+    }
+}
+
 /// Reads one page of `listing`. `take(range, direction, n)` returns up to
 /// `n` items whose keys lie in `range`, from its low end (ascending) or its
 /// high end (descending), in that order; it may skip items (a filter), and
-/// the page and its flags stay consistent with what it returns.
+/// the page and its flags stay consistent with what it returns. A take
+/// that stopped early makes a short page that says where it stopped
+/// (`Page::stopped_at`) and that more may follow in the direction read;
+/// asked whether anything lies behind a cursor, a take that stopped early
+/// answers yes.
 pub(super) async fn paginate<T, Take, Taking>(
     listing: &Listing,
     request: &PageRequest,
@@ -81,7 +103,7 @@ pub(super) async fn paginate<T, Take, Taking>(
 ) -> Result<Page<T>>
 where
     Take: Fn(KeyRange, Direction, usize) -> Taking,
-    Taking: Future<Output = Result<Vec<(Vec<u8>, T)>>>,
+    Taking: Future<Output = Result<Taken<T>>>,
 {
     let after = request.after().map(|p| listing.key_of(p)).transpose()?;
     let before = request.before().map(|p| listing.key_of(p)).transpose()?;
@@ -100,7 +122,10 @@ where
     let range = KeyRange::new(lower, upper);
     let exists = |lower, upper| {
         let taking = take(KeyRange::new(lower, upper), Direction::Ascending, 1);
-        async move { Ok::<_, Error>(!taking.await?.is_empty()) }
+        async move {
+            let taken = taking.await?;
+            Ok::<_, Error>(!taken.items.is_empty() || taken.stopped_at.is_some())
+        }
     };
     let forward = listing.direction;
     let backward = match forward {
@@ -108,21 +133,40 @@ where
         Direction::Descending => Direction::Ascending,
     };
 
-    let (mut items, has_next_page, has_previous_page) = match request.limit() {
+    let stop = |key: Vec<u8>, forwards: bool| {
+        let position = listing.position(&key);
+        if forwards {
+            Stop::After(position)
+        } else {
+            Stop::Before(position)
+        }
+    };
+    let (mut items, has_next_page, has_previous_page, stopped_at) = match request.limit() {
         Limit::First(n) => {
-            let mut items = take(range, forward, n + 1).await?;
-            let has_next = items.len() > n;
+            let Taken {
+                mut items,
+                stopped_at,
+            } = take(range, forward, n + 1).await?;
+            let has_next = items.len() > n || stopped_at.is_some();
             items.truncate(n);
             let has_previous = match after {
                 Some(after) if ascending => exists(list_lower, Included(after)).await?,
                 Some(after) => exists(Included(after), list_upper).await?,
                 None => false,
             };
-            (items, has_next, has_previous)
+            (
+                items,
+                has_next,
+                has_previous,
+                stopped_at.map(|key| stop(key, true)),
+            )
         }
         Limit::Last(n) => {
-            let mut items = take(range, backward, n + 1).await?;
-            let has_previous = items.len() > n;
+            let Taken {
+                mut items,
+                stopped_at,
+            } = take(range, backward, n + 1).await?;
+            let has_previous = items.len() > n || stopped_at.is_some();
             items.truncate(n);
             items.reverse();
             let has_next = match before {
@@ -130,7 +174,12 @@ where
                 Some(before) => exists(list_lower, Included(before)).await?,
                 None => false,
             };
-            (items, has_next, has_previous)
+            (
+                items,
+                has_next,
+                has_previous,
+                stopped_at.map(|key| stop(key, false)),
+            )
         }
     };
     Ok(Page {
@@ -140,6 +189,7 @@ where
             .collect(),
         has_next_page,
         has_previous_page,
+        stopped_at,
     })
 }
 
@@ -149,17 +199,17 @@ pub(super) async fn take_sorted<T: Clone>(
     range: KeyRange,
     direction: Direction,
     n: usize,
-) -> Result<Vec<(Vec<u8>, T)>> {
+) -> Result<Taken<T>> {
     if range.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Taken::all(Vec::new()));
     }
     let items = sorted
         .range((range.lower, range.upper))
         .map(|(key, item)| (key.clone(), item.clone()));
-    Ok(match direction {
+    Ok(Taken::all(match direction {
         Direction::Ascending => items.take(n).collect(),
         Direction::Descending => items.rev().take(n).collect(),
-    })
+    }))
 }
 
 /// The tighter of two lower bounds.

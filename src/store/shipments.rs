@@ -14,6 +14,7 @@ mod check;
 
 use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -21,7 +22,8 @@ use super::backend::{decode_counter, KeyRange, Space};
 use super::codec::decode;
 use super::format::Stored;
 use super::keys::{date_key, decimal_key, id_from_suffix, id_key, prefix_end, tag, TEXT_END};
-use super::pages::{paginate, Listing};
+use super::pages::{paginate, Listing, Taken};
+use super::scan_budget::ScanBudget;
 use super::txn::{transact, Txn};
 use super::Store;
 use crate::domain::{
@@ -260,6 +262,55 @@ pub struct ShipmentChange {
     /// own commit; `None` when nothing changed (an insert retried under
     /// its idempotency key).
     pub event: Option<u64>,
+}
+
+/// What a list or a count of shipments reads, which decides what it
+/// costs and whether it charges the request's scan budget. The one place
+/// of that rule: the store's reads and the estimates the limits charge
+/// before a request runs both follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A count of one condition: one counter.
+    Counter,
+    /// A page of one condition in an order its index keeps (a date range
+    /// bounds the departure order's keys): every entry read is returned,
+    /// so its page size bounds it.
+    Bounded,
+    /// A count of one condition and a date range: index entries alone,
+    /// charged one unit per block's worth.
+    Entries,
+    /// More conditions (or a date range in quantity order): the records of
+    /// the narrowest index, each checked; charged one unit per record.
+    Records,
+}
+
+impl Shape {
+    /// The shape of a page (`order` given) or a count over `filter`; a
+    /// `nested` list has one more condition than the filter names.
+    fn of(filter: &ShipmentFilter, nested: bool, order: Option<ShipmentOrderField>) -> Self {
+        let conditions = FACETS
+            .iter()
+            .filter(|facet| facet.wanted(filter).is_some())
+            .count()
+            + usize::from(nested);
+        let dated = filter.is_dated();
+        match order {
+            _ if conditions > 1 => Shape::Records,
+            Some(ShipmentOrderField::Quantity) if dated => Shape::Records,
+            Some(_) => Shape::Bounded,
+            None if dated => Shape::Entries,
+            None => Shape::Counter,
+        }
+    }
+}
+
+/// One scan of a page: the scope it reads, the filter each record must
+/// meet, and the budget it charges (none for a bounded scan).
+struct Scan<'a> {
+    facet: Facet,
+    scope: &'a [u8],
+    filter: &'a ShipmentFilter,
+    budget: Option<&'a ScanBudget>,
 }
 
 /// How many index entries a count reads at a time.
@@ -537,17 +588,45 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Several pages of shipments in one call.
-    pub async fn shipment_pages(&self, queries: &[ShipmentQuery]) -> Result<Vec<Page<Shipment>>> {
+    /// Several pages of shipments in one call. Pages whose filter turns
+    /// records away read them on the store's pool, off the caller's thread,
+    /// and charge what they read to `budget`.
+    pub async fn shipment_pages(
+        &self,
+        queries: &[ShipmentQuery],
+        budget: &Arc<ScanBudget>,
+    ) -> Result<Vec<Page<Shipment>>> {
         self.count_call();
+        let filtered = queries.iter().any(|query| {
+            let order = query.order.field;
+            Shape::of(&query.filter, false, Some(order)) == Shape::Records
+        });
+        if filtered {
+            let (store, queries, budget) = (self.clone(), queries.to_vec(), budget.clone());
+            return self
+                .off_loop(async move { store.read_shipment_pages(&queries, &budget).await })
+                .await;
+        }
+        self.read_shipment_pages(queries, budget).await
+    }
+
+    async fn read_shipment_pages(
+        &self,
+        queries: &[ShipmentQuery],
+        budget: &ScanBudget,
+    ) -> Result<Vec<Page<Shipment>>> {
         let mut pages = Vec::with_capacity(queries.len());
         for query in queries {
-            pages.push(self.shipment_page(query).await?);
+            pages.push(self.shipment_page(query, budget).await?);
         }
         Ok(pages)
     }
 
-    async fn shipment_page(&self, query: &ShipmentQuery) -> Result<Page<Shipment>> {
+    async fn shipment_page(
+        &self,
+        query: &ShipmentQuery,
+        budget: &ScanBudget,
+    ) -> Result<Page<Shipment>> {
         query.filter.validate()?;
         let (facet, value) = self
             .choose_index(
@@ -568,53 +647,76 @@ impl Store {
             (listing.lower, listing.upper) = date_bounds(&listing.prefix, &query.filter);
         }
         let scope = listing.prefix.clone();
+        let charged = Shape::of(&query.filter, false, Some(query.order.field)) == Shape::Records;
+        let scan = Scan {
+            facet,
+            scope: &scope,
+            filter: &query.filter,
+            budget: charged.then_some(budget),
+        };
         paginate(&listing, &query.request, |range, direction, n| {
-            self.take_shipments((facet, &scope), range, direction, n, &query.filter)
+            self.take_shipments(&scan, range, direction, n)
         })
         .await
     }
 
-    /// Up to `n` shipments that meet `filter`, from one end of `range` of
-    /// one scope: a batch of entries, their records in one read, and more
-    /// batches while the filter leaves the page short.
+    /// Up to `n` shipments that meet the scan's filter, from one end of
+    /// `range` of its scope: a batch of entries, their records in one read,
+    /// and more batches while the filter leaves the page short. A charged
+    /// scan reads at least one batch, so that it always gets further, and
+    /// then stops where its budget ran out.
     async fn take_shipments(
         &self,
-        (facet, scope): (Facet, &[u8]),
+        scan: &Scan<'_>,
         mut range: KeyRange,
         direction: Direction,
         n: usize,
-        filter: &ShipmentFilter,
-    ) -> Result<Vec<(Vec<u8>, Shipment)>> {
+    ) -> Result<Taken<Shipment>> {
         let mut found = Vec::with_capacity(n);
         let mut batch = n;
-        while found.len() < n {
+        loop {
+            if let Some(budget) = scan.budget {
+                budget.check_deadline()?;
+            }
             let entries = blocks::scan(
                 self.backend.as_ref(),
                 Space::ShipmentIndex,
-                scope,
+                scan.scope,
                 &range,
                 direction,
                 batch,
             )
             .await?;
+            let within = match scan.budget {
+                Some(budget) => self.charge_scan(budget, entries.len()),
+                None => true,
+            };
             let records = self.records_of_entries(&entries).await?;
             for (key, record) in entries.iter().zip(records) {
-                let bytes = record.ok_or_else(|| missing_record(facet, key))?;
+                let bytes = record.ok_or_else(|| missing_record(scan.facet, key))?;
                 let shipment = Shipment::decode(&bytes)?;
-                if found.len() < n && filter.matches(&shipment) {
+                if found.len() < n && scan.filter.matches(&shipment) {
                     found.push((key.clone(), shipment));
                 }
             }
             let (Some(last), true) = (entries.last(), entries.len() == batch) else {
-                break;
+                return Ok(Taken::all(found));
             };
+            if found.len() >= n {
+                return Ok(Taken::all(found));
+            }
+            if !within {
+                return Ok(Taken {
+                    items: found,
+                    stopped_at: Some(last.clone()),
+                });
+            }
             match direction {
                 Direction::Ascending => range.lower = Excluded(last.clone()),
                 Direction::Descending => range.upper = Excluded(last.clone()),
             }
             batch = SCAN_BATCH.max(n);
         }
-        Ok(found)
     }
 
     /// The stored records the index entries (logical keys) name, in their
@@ -627,38 +729,66 @@ impl Store {
         self.backend.get_many(Space::Shipments, &ids).await
     }
 
-    /// How many shipments meet each filter, in one call. One condition (with
-    /// or without a date range) is read from a counter or counted from index
-    /// keys alone; more conditions scan the narrowest index and check each.
-    pub async fn shipment_counts(&self, filters: &[ShipmentFilter]) -> Result<Vec<u64>> {
+    /// How many shipments meet each filter, in one call. One condition is
+    /// read from a counter; one condition and a date range is counted from
+    /// index entries alone; more conditions read the records of the
+    /// narrowest index and check each. Counts that read run on the store's
+    /// pool and charge `budget`; one the budget cannot pay for is refused
+    /// with [`Error::ScanLimit`] (before it reads anything when the size of
+    /// what it would read is known).
+    pub async fn shipment_counts(
+        &self,
+        filters: &[ShipmentFilter],
+        budget: &Arc<ScanBudget>,
+    ) -> Result<Vec<u64>> {
         self.count_call();
+        if filters
+            .iter()
+            .any(|filter| Shape::of(filter, false, None) != Shape::Counter)
+        {
+            let (store, filters, budget) = (self.clone(), filters.to_vec(), budget.clone());
+            return self
+                .off_loop(async move { store.count_shipments(&filters, &budget).await })
+                .await;
+        }
+        self.count_shipments(filters, budget).await
+    }
+
+    async fn count_shipments(
+        &self,
+        filters: &[ShipmentFilter],
+        budget: &ScanBudget,
+    ) -> Result<Vec<u64>> {
         let mut counts = Vec::with_capacity(filters.len());
         for filter in filters {
-            counts.push(self.shipment_count(filter).await?);
+            counts.push(self.shipment_count(filter, budget).await?);
         }
         Ok(counts)
     }
 
-    async fn shipment_count(&self, filter: &ShipmentFilter) -> Result<u64> {
+    async fn shipment_count(&self, filter: &ShipmentFilter, budget: &ScanBudget) -> Result<u64> {
         filter.validate()?;
-        let conditions = FACETS
-            .iter()
-            .filter(|facet| facet.wanted(filter).is_some())
-            .count();
-        let dated = filter.departed_from.is_some() || filter.departed_to.is_some();
         let (facet, value) = self.choose_index(filter, [None, None]).await?;
-        if conditions <= 1 && !dated {
-            return self.counter(facet, &value).await;
-        }
         let prefix = scope(facet, &value, BY_DEPARTURE);
         let (lower, upper) = date_bounds(&prefix, filter);
         let mut range = KeyRange::new(lower, upper);
         let (backend, index) = (self.backend.as_ref(), Space::ShipmentIndex);
-        if conditions <= 1 {
-            return blocks::count(backend, index, &prefix, &range).await;
+        let over_budget = || Error::ScanLimit {
+            limit: budget.limit(),
+        };
+        match Shape::of(filter, false, None) {
+            Shape::Counter => return self.counter(facet, &value).await,
+            Shape::Entries => return blocks::count(backend, index, &prefix, &range, budget).await,
+            Shape::Records if !filter.is_dated() => {
+                if self.counter(facet, &value).await? > budget.remaining() {
+                    return Err(over_budget());
+                }
+            }
+            Shape::Records | Shape::Bounded => {}
         }
         let mut count = 0;
         loop {
+            budget.check_deadline()?;
             let entries = blocks::scan(
                 backend,
                 index,
@@ -668,6 +798,10 @@ impl Store {
                 COUNT_BATCH,
             )
             .await?;
+            let last_batch = entries.len() < COUNT_BATCH;
+            if !self.charge_scan(budget, entries.len()) && !last_batch {
+                return Err(over_budget());
+            }
             for record in self.records_of_entries(&entries).await? {
                 let Some(bytes) = record else { continue };
                 if filter.matches(&Shipment::decode(&bytes)?) {
@@ -675,10 +809,52 @@ impl Store {
                 }
             }
             match entries.last() {
-                Some(last) if entries.len() == COUNT_BATCH => range.lower = Excluded(last.clone()),
+                Some(last) if !last_batch => range.lower = Excluded(last.clone()),
                 _ => return Ok(count),
             }
         }
+    }
+
+    /// Charges `n` records read to `budget`, and counts them for
+    /// [`Store::scanned_records`]; whether the budget had them.
+    fn charge_scan(&self, budget: &ScanBudget, n: usize) -> bool {
+        self.scanned
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        budget.charge(n as u64)
+    }
+
+    /// The most a page (`order` given) or a count (`order` none) over
+    /// `filter` may charge a request's scan budget: the size of the index
+    /// it would read, from the counters, when it reads records its filter
+    /// may turn away or counts index entries; nothing when a counter or its
+    /// page size bounds it. `nested` says the list belongs to an object
+    /// (a province's shipments), which adds one condition the caller does
+    /// not know: then only the filter's own conditions bound the scan.
+    pub async fn shipment_scan_estimate(
+        &self,
+        filter: &ShipmentFilter,
+        nested: bool,
+        order: Option<ShipmentOrderField>,
+    ) -> Result<u64> {
+        let shape = Shape::of(filter, nested, order);
+        if matches!(shape, Shape::Counter | Shape::Bounded) {
+            return Ok(0);
+        }
+        let mut size = None::<u64>;
+        for facet in FACETS {
+            if let Some(value) = facet.wanted(filter) {
+                let count = self.counter(facet, &value).await?;
+                size = Some(size.map_or(count, |size| size.min(count)));
+            }
+        }
+        let size = match size {
+            Some(size) => size,
+            None => self.counter(Facet::All, &[]).await?,
+        };
+        Ok(match shape {
+            Shape::Entries => size.div_ceil(blocks::MAX_ENTRIES as u64),
+            _ => size,
+        })
     }
 
     /// The index a filtered list scans, and the value within it: the index

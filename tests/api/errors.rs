@@ -579,7 +579,7 @@ async fn a_failing_list_has_no_data_and_says_where_it_failed() {
                 "path": ["shipments"],
                 "extensions": { "code": "BAD_USER_INPUT" },
             }],
-            "extensions": { "cost": { "requested": 501, "limit": 50_000 } },
+            "extensions": { "cost": { "requested": 2, "limit": 50_000 } },
         })
     );
 }

@@ -79,10 +79,10 @@ async fn every_answer_reports_its_cost() {
         )
         .await;
 
-    // shipments: 1 + 2 x (nodes: 1 + 1 x (reference: 1)) = 5.
+    // shipments: 1 + (nodes: 1 + 2 x (reference: 1)) = 4.
     assert_eq!(
         body["extensions"],
-        json!({ "cost": { "requested": 5, "limit": 50_000 } })
+        json!({ "cost": { "requested": 4, "limit": 50_000 } })
     );
 }
 
@@ -94,11 +94,12 @@ async fn a_client_past_its_cost_budget_is_rate_limited_with_a_retry_hint() {
         args.limits.cost_budget_per_minute = std::num::NonZeroUsize::new(60);
     })
     .await;
-    // 20 provinces × (nodes + code) + provinces: 41 of the 60 a minute.
-    let query = "{ provinces(first: 20) { nodes { code } } }";
+    // provinces + nodes + 20 provinces × (code + name): 42 of the 60 a
+    // minute.
+    let query = "{ provinces(first: 20) { nodes { code name } } }";
     let (status, first) = app.post(query, json!({}), None).await;
     assert_eq!(status, 200);
-    assert_eq!(first["extensions"]["cost"]["requested"], 41);
+    assert_eq!(first["extensions"]["cost"]["requested"], 42);
 
     let refused = app
         .get_with(&format!("/graphql?query={}", encoded(query)), &[])
@@ -107,14 +108,14 @@ async fn a_client_past_its_cost_budget_is_rate_limited_with_a_retry_hint() {
     let body = refused.json();
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "RATE_LIMITED");
-    // 19 left, 41 needed, 1 a second: 22 s, or 21 if a second passed
+    // 18 left, 42 needed, 1 a second: 24 s, or 23 if a second passed
     // between the two requests on a slow machine.
     let retry = error["extensions"]["retryAfterSeconds"].as_u64().unwrap();
-    assert!((21..=22).contains(&retry), "{body}");
+    assert!((23..=24).contains(&retry), "{body}");
     assert_eq!(refused.header("retry-after"), retry.to_string());
     assert_eq!(
         error["message"],
-        format!("this client has spent its budget of 60 query cost per minute (this query costs 41); retry in {retry} s")
+        format!("this client has spent its budget of 60 query cost per minute (this query costs 42); retry in {retry} s")
     );
     assert_eq!(error["extensions"]["limit"], 60);
     assert_eq!(body.get("data"), None);

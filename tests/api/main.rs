@@ -20,6 +20,7 @@ mod playground;
 mod process;
 mod production;
 mod readme;
+mod scans;
 mod schema;
 mod seeding;
 mod subscriptions;

@@ -13,8 +13,10 @@ use crate::graphql::errors::to_graphql;
 use crate::graphql::errors::ApiResult;
 use crate::graphql::ids::NodeId;
 use crate::graphql::loaders::{load, load_optional, ProvinceSpelling};
+use crate::graphql::notices;
 use crate::graphql::scalars::Date;
-use crate::store::{ShipmentQuery as PageQuery, Store};
+use crate::store::{ScanBudget, ShipmentQuery as PageQuery, Store};
+use std::sync::Arc;
 
 /// A consignment of goods moving from China to a partner.
 #[derive(Clone)]
@@ -169,6 +171,20 @@ impl ShipmentFilterInput {
         self.resolve_codes(origin_province).api()
     }
 
+    /// Resolves the codes as [`ShipmentFilterInput::resolve`] does, a
+    /// province by name looked up in `store` directly: for measuring a
+    /// request's cost before it runs, when it has no loader yet.
+    pub async fn resolve_with(self, store: &Store) -> Result<domain::ShipmentFilter, Error> {
+        let origin_province = match &self.origin_province {
+            Some(spelling) => match store.find_province(spelling).await? {
+                Some(province) => Some(province.code),
+                None => return Err(Error::bad_input("originProvince: unknown province")),
+            },
+            None => None,
+        };
+        self.resolve_codes(origin_province)
+    }
+
     fn resolve_codes(
         self,
         origin_province: Option<domain::ProvinceCode>,
@@ -318,7 +334,13 @@ pub async fn shipment_connection(
         order,
         request,
     };
-    let page = load(ctx, query).await?.unwrap_or_default();
+    let page: domain::Page<domain::Shipment> = load(ctx, query).await?.unwrap_or_default();
+    if page.stopped_at.is_some() {
+        let limit = ctx
+            .data_opt::<Arc<ScanBudget>>()
+            .map_or(0, |budget| budget.limit());
+        notices::scan_limit(ctx, limit);
+    }
     Ok(Connection::new(
         page.map(Shipment),
         Total::Shipments(filter),

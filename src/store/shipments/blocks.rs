@@ -39,6 +39,7 @@ use crate::domain::Direction;
 use crate::error::{Error, Result};
 use crate::store::backend::{Backend, Entry, KeyRange, Space};
 use crate::store::check::show_key;
+use crate::store::scan_budget::ScanBudget;
 use crate::store::txn::Txn;
 
 /// The most entries a block holds: a block over this splits in two
@@ -219,17 +220,23 @@ pub(super) async fn scan(
 }
 
 /// How many entries of `scope` lie within `range` (bounds as for
-/// [`scan`]): reads every block of the range, in growing batches.
+/// [`scan`]): reads every block of the range, in growing batches, charging
+/// `budget` one unit for each [`MAX_ENTRIES`] entries counted (about what
+/// reading one record costs) and checking its deadline as often; fails
+/// with [`Error::ScanLimit`] when the budget runs out before the count is
+/// done.
 pub(super) async fn count(
     backend: &dyn Backend,
     space: Space,
     scope: &[u8],
     range: &KeyRange,
+    budget: &ScanBudget,
 ) -> Result<u64> {
     let Some(within) = Within::new(scope, range) else {
         return Ok(0);
     };
-    let mut n = 0;
+    let mut n: u64 = 0;
+    let mut stopped = Ok(());
     walk_up(
         backend,
         space,
@@ -237,12 +244,27 @@ pub(super) async fn count(
         2,
         MAX_COUNT_BATCH,
         &mut |_: &[u8]| {
+            if n % MAX_ENTRIES as u64 == 0 {
+                let charged = budget.check_deadline().and_then(|()| {
+                    if budget.charge(1) {
+                        Ok(())
+                    } else {
+                        Err(Error::ScanLimit {
+                            limit: budget.limit(),
+                        })
+                    }
+                });
+                if let Err(error) = charged {
+                    stopped = Err(error);
+                    return false;
+                }
+            }
             n += 1;
             true
         },
     )
     .await?;
-    Ok(n)
+    stopped.map(|()| n)
 }
 
 /// Merges the suffixes `new` into the stored blocks of `scope`, for seeding

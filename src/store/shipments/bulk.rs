@@ -388,7 +388,8 @@ pub(super) fn unfinished_error(run: &BulkInsert) -> Error {
 mod tests {
     use super::*;
     use crate::seed;
-    use crate::store::{ShipmentWrite, StoreOptions};
+    use crate::store::{ScanBudget, ShipmentWrite, StoreOptions};
+    use std::sync::Arc;
 
     /// The seed file's shipments over and over, each under its own
     /// reference: every facet and both orders get entries.
@@ -458,7 +459,10 @@ mod tests {
     }
 
     async fn n_shipments(store: &Store) -> u64 {
-        store.shipment_counts(&[Default::default()]).await.unwrap()[0]
+        store
+            .shipment_counts(&[Default::default()], &Arc::new(ScanBudget::unlimited()))
+            .await
+            .unwrap()[0]
     }
 
     #[tokio::test]

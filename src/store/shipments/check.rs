@@ -431,6 +431,8 @@ mod tests {
     use super::*;
     use crate::store::check::tests::{by_reference, every_shipment, seeded};
     use crate::store::txn::transact;
+    use crate::store::ScanBudget;
+    use std::sync::Arc;
 
     /// Adds or removes one index entry as a write would, leaving records
     /// and counters alone: the inconsistency a bug would leave.
@@ -461,7 +463,10 @@ mod tests {
             hub: Some(shipment.hubs()[0].clone()),
             ..Default::default()
         };
-        let before = store.shipment_counts(&[filter]).await.unwrap()[0];
+        let before = store
+            .shipment_counts(&[filter], &Arc::new(ScanBudget::unlimited()))
+            .await
+            .unwrap()[0];
         let departures = scope(Facet::Hub, hub.as_bytes(), BY_DEPARTURE);
         change_entry(&store, &departures, &suffix(BY_DEPARTURE, &shipment), false).await;
 

@@ -109,7 +109,14 @@ async fn check_queries(
             let expected = model_scan(model, scope, &range, direction, n);
             assert_eq!(found, expected, "{range:?} {direction:?} {n}");
         }
-        let counted = count(store.backend.as_ref(), SPACE, scope, &range).await?;
+        let counted = count(
+            store.backend.as_ref(),
+            SPACE,
+            scope,
+            &range,
+            &ScanBudget::unlimited(),
+        )
+        .await?;
         assert_eq!(counted, model_count(model, scope, &range), "{range:?}");
     }
     Ok(())
