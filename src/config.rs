@@ -210,8 +210,9 @@ pub struct LimitArgs {
     /// Deepest field nesting (15 allows four levels of Relay connections).
     #[arg(long, env = "TRADEGRAPH_MAX_DEPTH", default_value_t = 15)]
     pub max_depth: usize,
-    /// Highest query cost: each field costs 1, and what a list selects is
-    /// multiplied by its `first`/`last` (default 20).
+    /// Highest query cost: each field costs 1, what a list selects is
+    /// multiplied by how many items it can return, and filtered shipment
+    /// lists by the records they may read (README, "Limits").
     #[arg(long, env = "TRADEGRAPH_MAX_COST", default_value_t = 50_000)]
     pub max_cost: u64,
     /// Most aliases in a document.

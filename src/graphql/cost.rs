@@ -32,8 +32,8 @@ use crate::store::Store;
 
 /// The shape of every field in the schema, as cost needs it.
 pub(super) struct CostModel {
-    /// `(parent type, field)` to what the field returns.
-    fields: HashMap<(String, String), FieldShape>,
+    /// Each type's fields, to what each returns.
+    fields: HashMap<String, HashMap<String, FieldShape>>,
     /// The Relay connection types.
     connections: HashSet<String>,
     /// The root type of each operation kind.
@@ -131,13 +131,15 @@ impl CostModel {
             };
             model
                 .fields
-                .insert((parent, field.name.node.to_string()), shape);
+                .entry(parent)
+                .or_default()
+                .insert(field.name.node.to_string(), shape);
         }
         model
     }
 
     fn field(&self, parent: &str, name: &str) -> Option<&FieldShape> {
-        self.fields.get(&(parent.to_owned(), name.to_owned()))
+        self.fields.get(parent)?.get(name)
     }
 }
 
@@ -325,8 +327,8 @@ impl<'a> Walker<'a> {
     }
 
     fn field(&mut self, field: &'a Field, parent: &str, items: u64, times: u64) -> (usize, u64) {
-        let shape = self.model.field(parent, field.name.node.as_str()).cloned();
-        let Some(shape) = shape else {
+        let model = self.model;
+        let Some(shape) = model.field(parent, field.name.node.as_str()) else {
             // `__typename` and introspection: a field of unknown shape.
             let (depth, cost) = self.selection_set(&field.selection_set.node, "", 1, times);
             return (depth + 1, cost.saturating_add(1));

@@ -133,40 +133,56 @@ async fn a_count_past_the_scan_limit_is_refused_with_the_limit_and_advice() {
     assert_eq!((synthetic, dated), (400, 400));
 }
 
-/// Follows a filtered list to its end with `first: 20`, returning every
-/// reference in order and how many pages carried a `SCAN_LIMIT` notice.
-async fn walk(app: &TestApp, filter: &str) -> (Vec<String>, usize) {
-    let mut references = Vec::new();
+/// Which way a walk pages.
+#[derive(Clone, Copy)]
+enum Paging {
+    /// `first: 20, after: endCursor`.
+    Forwards,
+    /// `last: 20, before: startCursor`.
+    Backwards,
+}
+
+/// Follows a filtered list to its end, returning every reference in list
+/// order and how many pages carried a `SCAN_LIMIT` notice.
+async fn walk(app: &TestApp, filter: &str, paging: Paging) -> (Vec<String>, usize) {
+    let (window, more, cursor) = match paging {
+        Paging::Forwards => ("first: 20, after: $c", "hasNextPage", "endCursor"),
+        Paging::Backwards => ("last: 20, before: $c", "hasPreviousPage", "startCursor"),
+    };
+    let mut pages = Vec::new();
     let mut limited = 0;
-    let mut after = Value::Null;
+    let mut at = Value::Null;
     loop {
         let body = app
             .graphql(
                 &format!(
-                    "query ($after: String) {{ shipments(filter: {filter}, first: 20, after: $after) {{ nodes {{ reference }} pageInfo {{ hasNextPage endCursor }} }} }}"
+                    "query ($c: String) {{ shipments(filter: {filter}, {window}) {{ nodes {{ reference }} pageInfo {{ {more} {cursor} }} }} }}"
                 ),
-                json!({ "after": after }),
+                json!({ "c": at }),
             )
             .await;
         let connection = &body["data"]["shipments"];
         let nodes = connection["nodes"].as_array().expect("nodes");
-        references.extend(
-            nodes
-                .iter()
-                .map(|node| node["reference"].as_str().unwrap().to_owned()),
-        );
+        let references: Vec<String> = nodes
+            .iter()
+            .map(|node| node["reference"].as_str().unwrap().to_owned())
+            .collect();
+        pages.push(references);
         if let Some(notices) = body["extensions"].get("notices") {
             assert_eq!(notices[0]["code"], "SCAN_LIMIT", "{body}");
             assert_eq!(notices[0]["path"], json!(["shipments"]), "{body}");
-            assert_eq!(connection["pageInfo"]["hasNextPage"], true, "{body}");
+            assert_eq!(connection["pageInfo"][more], true, "{body}");
             assert!(nodes.len() < 20, "{body}");
             limited += 1;
         }
-        if connection["pageInfo"]["hasNextPage"] != true {
-            return (references, limited);
+        if connection["pageInfo"][more] != true {
+            if let Paging::Backwards = paging {
+                pages.reverse();
+            }
+            return (pages.concat(), limited);
         }
-        after = connection["pageInfo"]["endCursor"].clone();
-        assert_ne!(after, Value::Null, "{body}");
+        at = connection["pageInfo"][cursor].clone();
+        assert_ne!(at, Value::Null, "{body}");
     }
 }
 
@@ -175,24 +191,26 @@ async fn a_page_past_the_scan_limit_returns_what_it_found_and_goes_on_where_it_s
     // Arrange: each request may read one batch of records past what it
     // returns, so a rare match takes many pages.
     let limited = spawn_configured(|args| {
-        args.database.synthetic_shipments = 400;
+        args.database.synthetic_shipments = 2_000;
         args.limits.max_scan = 1;
     })
     .await;
-    let unlimited = spawn_app_with(400).await;
+    let unlimited = spawn_app_with(2_000).await;
 
-    // Act: the same walk with and without the limit.
-    let (with_limit, pages_limited) =
-        walk(&limited, r#"{destinationPartner: "AR", mode: SEA}"#).await;
-    let (without_limit, unlimited_pages) =
-        walk(&unlimited, r#"{destinationPartner: "AR", mode: SEA}"#).await;
+    // Act: the same walks with and without the limit.
+    let filter = r#"{destinationPartner: "AR", mode: SEA}"#;
+    let (with_limit, pages_limited) = walk(&limited, filter, Paging::Forwards).await;
+    let (backwards, pages_limited_backwards) = walk(&limited, filter, Paging::Backwards).await;
+    let (without_limit, unlimited_pages) = walk(&unlimited, filter, Paging::Forwards).await;
 
     // Assert: the same shipments in the same order, none missed or
-    // repeated, the limited walk in short pages that said so.
-    assert!(!without_limit.is_empty());
+    // repeated, the limited walks in short pages that said so.
+    assert!(without_limit.len() > 20, "{}", without_limit.len());
     assert_eq!(with_limit, without_limit);
+    assert_eq!(backwards, without_limit);
     assert_eq!(unlimited_pages, 0);
     assert!(pages_limited > 1, "{pages_limited}");
+    assert!(pages_limited_backwards > 1, "{pages_limited_backwards}");
     let body = limited
         .graphql(
             r#"{ shipments(filter: {destinationPartner: "AR", mode: SEA}, first: 20) { nodes { reference } } }"#,
