@@ -337,10 +337,7 @@ impl<'a> Walker<'a> {
         let (multiplier, inner_items) = if shape.connection {
             (1, self.page_size(field))
         } else if shape.list {
-            (
-                self.list_size(field, &shape, parent_is_connection, items),
-                1,
-            )
+            (self.list_size(field, shape, parent_is_connection, items), 1)
         } else {
             (1, 1)
         };
