@@ -748,7 +748,7 @@ def write_report(results, output, svg_path):
         lines.append(f"| {phase} | {name} | {concurrency} | {server} | "
                      + ", ".join(fmt_rps(r["rps"]) for r in chosen) + f" | {failures} |")
     lines.append("")
-    output.write_text("\n".join(lines) + kept_storage_section(output))
+    output.write_text("\n".join(lines) + kept_sections(output))
 
 
 def targets(results, table, scaling):
@@ -833,18 +833,42 @@ def target_row(target, measured, met, how_far):
     return f"| {target} | {measured} | {verdict} ({how_far}) |"
 
 
-# Where BENCHMARKS.md's section from benches/storage.py starts: this script
-# rewrites everything above it and keeps it as it is.
-STORAGE_MARKER = "<!-- benches/storage.py writes from here on -->"
+# BENCHMARKS.md is this script's report, then a section from each other
+# driver (benches/storage.py, benches/attack.py), each from its marker up to
+# the next driver's marker or the end. This script rewrites everything above
+# the first marker and keeps the rest as it is; each other driver replaces
+# its own section only (write_section). Every marker starts so:
+MARKER_START = "<!-- benches/"
 
 
-def kept_storage_section(output):
-    """The storage section of the report being replaced, if it has one."""
+def section_marker(script):
+    """The line a driver's section in BENCHMARKS.md starts with."""
+    return f"{MARKER_START}{script} writes from here on -->"
+
+
+def kept_sections(output):
+    """The other drivers' sections of the report being replaced, if it has any."""
     if not output.exists():
         return ""
     old = output.read_text()
-    at = old.find(STORAGE_MARKER)
+    at = old.find(MARKER_START)
     return "" if at < 0 else "\n" + old[at:]
+
+
+def write_section(path, script, report):
+    """Puts a driver's report into BENCHMARKS.md after its marker, in place of
+    the section there (up to the next driver's marker), or at the end."""
+    marker = section_marker(script)
+    text = path.read_text() if path.exists() else ""
+    at = text.find(marker)
+    if at < 0:
+        head, tail = text, ""
+    else:
+        head = text[:at]
+        following = text.find(MARKER_START, at + len(marker))
+        tail = "" if following < 0 else text[following:]
+    section = f"{marker}\n\n{report.rstrip()}\n"
+    path.write_text(head.rstrip("\n") + "\n\n" + section + ("\n" + tail if tail else ""))
 
 
 def write_svg(table, path):

@@ -87,12 +87,10 @@ def main():
 
 
 def write_into_benchmarks(path, report):
-    """Puts the report at the end of BENCHMARKS.md, after load.py's marker,
-    in place of the one there: load.py rewrites what is above and keeps it."""
-    text = path.read_text() if path.exists() else ""
-    at = text.find(load.STORAGE_MARKER)
-    head = (text if at < 0 else text[:at]).rstrip("\n")
-    path.write_text(f"{head}\n\n{load.STORAGE_MARKER}\n\n{report.rstrip()}\n")
+    """Puts the report into BENCHMARKS.md after its marker, in place of the
+    section there: load.py rewrites what is above the first marker and keeps
+    the rest."""
+    load.write_section(path, "storage.py", report)
 
 
 def parse_args():
