@@ -128,9 +128,11 @@ fn cost_budget(args: &ServeArgs) -> Result<Option<Arc<CostBudget>>> {
     let max_cost = args.limits.max_cost;
     let per_minute = match args.limits.cost_budget_per_minute {
         Some(0) => return Ok(None),
-        Some(per_minute) if per_minute < max_cost => return Err(Error::bad_input(format!(
+        Some(per_minute) if per_minute < max_cost => {
+            return Err(Error::bad_input(format!(
             "--cost-budget-per-minute must be at least --max-cost ({max_cost}), got {per_minute}"
-        ))),
+        )))
+        }
         Some(per_minute) => per_minute,
         None => max_cost.saturating_mul(DEFAULT_BUDGET_IN_COSTLIEST_QUERIES),
     };

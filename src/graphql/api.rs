@@ -98,18 +98,22 @@ impl Outcome {
     }
 
     /// The refusal of an error raised before the schema ran: malformed
-    /// when it is `BAD_REQUEST`, else refused.
-    fn before_execution(error: ServerError) -> Self {
+    /// when it is `BAD_REQUEST`, else refused. Boxed, as every refusal
+    /// returned in an `Err` is: an outcome holds a whole response, and the
+    /// refusal is the rare path.
+    fn before_execution(error: ServerError) -> Box<Self> {
         let response = Response::from_errors(vec![error]);
-        if response
-            .errors
-            .iter()
-            .any(|error| has_code(error, codes::BAD_REQUEST))
-        {
-            Outcome::Malformed(response)
-        } else {
-            Outcome::Refused(response)
-        }
+        Box::new(
+            if response
+                .errors
+                .iter()
+                .any(|error| has_code(error, codes::BAD_REQUEST))
+            {
+                Outcome::Malformed(response)
+            } else {
+                Outcome::Refused(response)
+            },
+        )
     }
 
     /// The GraphQL response.
@@ -157,7 +161,7 @@ impl Outcome {
 impl From<RateLimited> for Outcome {
     fn from(limited: RateLimited) -> Self {
         Outcome::RetryAfter {
-            response: Response::from_errors(vec![limited.error]),
+            response: Response::from_errors(vec![*limited.error]),
             seconds: limited.retry_after_seconds,
         }
     }
@@ -193,7 +197,7 @@ impl Api {
     /// operation it would run (by its name, or the name it asked for), so a
     /// transport can decide what it allows before anything runs: GET never
     /// runs a mutation, and a hash must not smuggle one in.
-    pub fn resolve(&self, request: &mut Request) -> Result<Operation, Outcome> {
+    pub fn resolve(&self, request: &mut Request) -> Result<Operation, Box<Outcome>> {
         self.0
             .persisted
             .resolve(request)
@@ -213,7 +217,7 @@ impl Api {
                 let response = self.0.schema.execute(prepared.request).await;
                 self.finish(response, prepared.cost, prepared.request_id.as_deref())
             }
-            Err(refused) => refused,
+            Err(refused) => *refused,
         }
     }
 
@@ -233,12 +237,12 @@ impl Api {
         token: Option<&PresentedToken>,
         address: Option<&ClientAddress>,
         cost: u64,
-    ) -> Result<(), Outcome> {
+    ) -> Result<(), Box<Outcome>> {
         let parts = &self.0;
         parts
             .limits
             .charge(cost, || ClientKey::of(token, &parts.tokens, address))
-            .map_err(Outcome::from)
+            .map_err(|limited| Box::new(Outcome::from(limited)))
     }
 
     /// Runs the checks and gives the request its document and loader.
@@ -249,7 +253,7 @@ impl Api {
         &self,
         mut request: Request,
         session: Option<&Data>,
-    ) -> Result<Prepared, Outcome> {
+    ) -> Result<Prepared, Box<Outcome>> {
         let parts = &self.0;
         parts
             .persisted
@@ -258,9 +262,9 @@ impl Api {
         // An empty document (or a misspelt `query` key) is a malformed
         // request rather than a document that does not parse.
         if request.query.trim().is_empty() {
-            return Err(Outcome::malformed(
+            return Err(Box::new(Outcome::malformed(
                 "the request has no query: send a non-empty GraphQL document as `query`",
-            ));
+            )));
         }
         parts
             .limits
@@ -274,13 +278,16 @@ impl Api {
             .limits
             .check_document(&document, &request.variables)
             .map_err(Outcome::before_execution)?;
-        parts.limits.charge(cost, || {
-            ClientKey::of(
-                data_of::<PresentedToken>(&request.data, session),
-                &parts.tokens,
-                data_of::<ClientAddress>(&request.data, session),
-            )
-        })?;
+        parts
+            .limits
+            .charge(cost, || {
+                ClientKey::of(
+                    data_of::<PresentedToken>(&request.data, session),
+                    &parts.tokens,
+                    data_of::<ClientAddress>(&request.data, session),
+                )
+            })
+            .map_err(|limited| Box::new(Outcome::from(limited)))?;
         let request_id = data_of::<RequestId>(&request.data, session).map(|id| id.0.clone());
         request.set_parsed_query(document);
         Ok(Prepared {

@@ -325,8 +325,8 @@ fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
 /// sees, and the whole seconds it asks the client to wait (as the error's
 /// `retryAfterSeconds` says), for a transport's own retry hint.
 pub(super) struct RateLimited {
-    /// The `RATE_LIMITED` error.
-    pub error: ServerError,
+    /// The `RATE_LIMITED` error (boxed: it is the rare path).
+    pub error: Box<ServerError>,
     /// Seconds until the budget holds the cost (at least 1).
     pub retry_after_seconds: u64,
 }
@@ -344,7 +344,7 @@ fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> RateLi
         extensions.set("value", cost);
     }
     RateLimited {
-        error,
+        error: Box::new(error),
         retry_after_seconds: seconds,
     }
 }

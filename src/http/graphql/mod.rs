@@ -87,14 +87,14 @@ pub(super) async fn post(
 ) -> HttpResponse {
     let media = match negotiation::response_type(&http) {
         Ok(media) => media,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let body = match request::readable_body(body, &endpoint.limits, media) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Err(refused) = negotiation::require_json_body(&http, media) {
-        return refused;
+        return *refused;
     }
     // A repeated query is answered from the response cache before its body
     // is parsed.
@@ -115,10 +115,10 @@ pub(super) async fn post(
     }
     match request::posted(&body, &endpoint.limits, media) {
         Ok(Posted::Single(request)) => {
-            answer(&endpoint, request, &http, media, Method::Post(key)).await
+            answer(&endpoint, *request, &http, media, Method::Post(key)).await
         }
         Ok(Posted::Batch(requests)) => respond::batch(&endpoint, requests, &http, media).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -126,14 +126,14 @@ pub(super) async fn post(
 pub(super) async fn get(endpoint: web::Data<Endpoint>, http: HttpRequest) -> HttpResponse {
     let media = match negotiation::response_type(&http) {
         Ok(media) => media,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Err(refused) = request::require_preflight_header(&http, &endpoint.limits, media) {
-        return refused;
+        return *refused;
     }
     match request::of_query_string(&http, media) {
         Ok(request) => answer(&endpoint, request, &http, media, Method::Get).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 

@@ -6,7 +6,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::respond::refusal;
+use super::respond::boxed_refusal;
 use crate::graphql::codes;
 
 /// The response types tradegraph produces.
@@ -30,13 +30,13 @@ impl MediaType {
 
 /// The response type a request accepts, or the 406 refusal when it accepts
 /// none tradegraph produces.
-pub(super) fn response_type(http: &HttpRequest) -> Result<MediaType, HttpResponse> {
+pub(super) fn response_type(http: &HttpRequest) -> Result<MediaType, Box<HttpResponse>> {
     let accept = http
         .headers()
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok());
     negotiate(accept).ok_or_else(|| {
-        refusal(
+        boxed_refusal(
             StatusCode::NOT_ACCEPTABLE,
             MediaType::Json,
             codes::NOT_ACCEPTABLE,
@@ -78,7 +78,10 @@ fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 /// Browsers send text/plain, form and multipart bodies across sites without
 /// a preflight; refusing every type but JSON also stops cross-site request
 /// forgery.
-pub(super) fn require_json_body(http: &HttpRequest, media: MediaType) -> Result<(), HttpResponse> {
+pub(super) fn require_json_body(
+    http: &HttpRequest,
+    media: MediaType,
+) -> Result<(), Box<HttpResponse>> {
     let content_type = http
         .headers()
         .get(header::CONTENT_TYPE)
@@ -102,7 +105,7 @@ pub(super) fn require_json_body(http: &HttpRequest, media: MediaType) -> Result<
     if essence == "application/json" && utf8 {
         return Ok(());
     }
-    Err(refusal(
+    Err(boxed_refusal(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         media,
         codes::UNSUPPORTED_MEDIA_TYPE,

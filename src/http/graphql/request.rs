@@ -11,14 +11,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::negotiation::MediaType;
-use super::respond::refusal;
+use super::respond::boxed_refusal;
 use super::HttpLimits;
 use crate::graphql::codes;
 
 /// What a POST body holds.
 pub(super) enum Posted {
-    /// One request.
-    Single(Request),
+    /// One request (boxed: a request is large beside a batch's vector).
+    Single(Box<Request>),
     /// A batch, within the limit.
     Batch(Vec<Request>),
 }
@@ -29,7 +29,7 @@ pub(super) fn readable_body(
     body: Result<web::Bytes, actix_web::Error>,
     limits: &HttpLimits,
     media: MediaType,
-) -> Result<web::Bytes, HttpResponse> {
+) -> Result<web::Bytes, Box<HttpResponse>> {
     body.map_err(|error| {
         let status = error.as_response_error().status_code();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -37,10 +37,10 @@ pub(super) fn readable_body(
                 "the body is larger than the limit of {} KiB",
                 limits.max_body_bytes / 1024
             );
-            refusal(status, media, codes::PAYLOAD_TOO_LARGE, &message)
+            boxed_refusal(status, media, codes::PAYLOAD_TOO_LARGE, &message)
         } else {
             let message = format!("the body could not be read: {error}");
-            refusal(status, media, codes::BAD_REQUEST, &message)
+            boxed_refusal(status, media, codes::BAD_REQUEST, &message)
         }
     })
 }
@@ -50,9 +50,9 @@ pub(super) fn posted(
     body: &[u8],
     limits: &HttpLimits,
     media: MediaType,
-) -> Result<Posted, HttpResponse> {
+) -> Result<Posted, Box<HttpResponse>> {
     let batch: BatchRequest = serde_json::from_slice(body).map_err(|error| {
-        refusal(
+        boxed_refusal(
             StatusCode::BAD_REQUEST,
             media,
             codes::BAD_REQUEST,
@@ -60,11 +60,11 @@ pub(super) fn posted(
         )
     })?;
     let requests = match batch {
-        BatchRequest::Single(request) => return Ok(Posted::Single(request)),
+        BatchRequest::Single(request) => return Ok(Posted::Single(Box::new(request))),
         BatchRequest::Batch(requests) => requests,
     };
     if limits.max_batch == 0 {
-        return Err(refusal(
+        return Err(boxed_refusal(
             StatusCode::BAD_REQUEST,
             media,
             codes::BATCHING_DISABLED,
@@ -77,7 +77,7 @@ pub(super) fn posted(
             limits.max_batch,
             requests.len()
         );
-        return Err(refusal(
+        return Err(boxed_refusal(
             StatusCode::BAD_REQUEST,
             media,
             codes::BATCH_TOO_LARGE,
@@ -94,7 +94,7 @@ pub(super) fn require_preflight_header(
     http: &HttpRequest,
     limits: &HttpLimits,
     media: MediaType,
-) -> Result<(), HttpResponse> {
+) -> Result<(), Box<HttpResponse>> {
     let preflighted = ["apollo-require-preflight", "x-apollo-operation-name"]
         .iter()
         .any(|name| {
@@ -105,7 +105,7 @@ pub(super) fn require_preflight_header(
     if !limits.csrf_strict_get || preflighted {
         return Ok(());
     }
-    Err(refusal(
+    Err(boxed_refusal(
         StatusCode::BAD_REQUEST,
         media,
         codes::CSRF_PREVENTED,
@@ -129,9 +129,9 @@ struct GetParameters {
 pub(super) fn of_query_string(
     http: &HttpRequest,
     media: MediaType,
-) -> Result<Request, HttpResponse> {
+) -> Result<Request, Box<HttpResponse>> {
     request_of_query_string(http.query_string()).map_err(|error| {
-        refusal(
+        boxed_refusal(
             StatusCode::BAD_REQUEST,
             media,
             codes::BAD_REQUEST,

@@ -165,6 +165,17 @@ pub(super) fn refusal(
     response
 }
 
+/// A [`refusal`] to return in an `Err`, boxed: a response is large, and a
+/// refusal the rare path.
+pub(super) fn boxed_refusal(
+    status: StatusCode,
+    media: MediaType,
+    code: &str,
+    message: &str,
+) -> Box<HttpResponse> {
+    Box::new(refusal(status, media, code, message))
+}
+
 /// 405 for a mutation over GET, with `Allow: POST`.
 pub(super) fn mutation_over_get(media: MediaType) -> HttpResponse {
     let mut response = refusal(
@@ -194,7 +205,7 @@ pub(super) async fn batch(
         let outcome = match endpoint.api.resolve(&mut request) {
             Ok(operation) if operation.is_mutation => run_mutation(endpoint, request, http).await,
             Ok(_) => run_query(endpoint, request, http).await,
-            Err(refused) => refused,
+            Err(refused) => *refused,
         };
         let observation = observe(&outcome, "(batch)".into());
         summary = Some(match summary {
