@@ -54,6 +54,14 @@ import load  # noqa: E402  (benches/load.py, found through the path above)
 
 ROOT = load.ROOT
 SIDES = ("before", "after")
+
+
+def flags(side):
+    """The flags a side's servers get: the "after" side, built from this
+    tree, has the per-client cost budget on by default, which would refuse
+    wrk's one address, so it gets load.py's BENCHMARK_FLAGS; the "before"
+    binaries are older releases that may not take them."""
+    return load.BENCHMARK_FLAGS if side == "after" else ()
 # The figures this benchmark measures with wrk, in the order they run:
 # (name, scenario as load.py names its request, database, concurrency).
 MEASUREMENTS = [
@@ -221,10 +229,10 @@ def measure_load(args, binaries, side_work, large, small, results, commands):
             servers[side] = {
                 "large": load.Server.tradegraph(binaries[side]["tradegraph"], large[side],
                                                 side_work[side], "large", load.SERVER_CORE,
-                                                args.rust_log),
+                                                args.rust_log, extra=flags(side)),
                 "small": load.Server.tradegraph(binaries[side]["tradegraph"], small[side],
                                                 side_work[side], "small", load.SERVER_CORE,
-                                                args.rust_log, token_hash),
+                                                args.rust_log, token_hash, extra=flags(side)),
             }
             load.step(f"{side}: starting the servers")
             for server in servers[side].values():

@@ -12,7 +12,7 @@ use crate::events::Events;
 use crate::graphql::{
     CostBudget, PersistedQueries, PersistedQuerySettings, QueryLimits, SchemaOptions,
 };
-use crate::http::{HttpLimits, HttpSettings, WebSocketPolicy};
+use crate::http::{HttpLimits, HttpSettings, TrustedProxies, WebSocketPolicy};
 use crate::seed::{self, SeedReport};
 use crate::store::{Store, StoreOptions};
 
@@ -116,28 +116,34 @@ fn persisted_queries(args: &PersistedArgs) -> Result<PersistedQueries> {
     })
 }
 
-/// The per-client cost budget, if one is configured; it must cover the
-/// costliest query the limits allow, or that query could never run.
+/// How many of the costliest queries `--max-cost` allows a client may run
+/// a minute under the default budget.
+const DEFAULT_BUDGET_IN_COSTLIEST_QUERIES: u64 = 10;
+
+/// The per-client cost budget: `--cost-budget-per-minute`, else ten of the
+/// costliest queries the limits allow a minute; none when set to 0. A set
+/// budget must cover the costliest query the limits allow, or that query
+/// could never run.
 fn cost_budget(args: &ServeArgs) -> Result<Option<Arc<CostBudget>>> {
-    let Some(per_minute) = args.limits.cost_budget_per_minute else {
-        return Ok(None);
+    let max_cost = args.limits.max_cost;
+    let per_minute = match args.limits.cost_budget_per_minute {
+        Some(0) => return Ok(None),
+        Some(per_minute) if per_minute < max_cost => {
+            return Err(Error::bad_input(format!(
+            "--cost-budget-per-minute must be at least --max-cost ({max_cost}), got {per_minute}"
+        )))
+        }
+        Some(per_minute) => per_minute,
+        None => max_cost.saturating_mul(DEFAULT_BUDGET_IN_COSTLIEST_QUERIES),
     };
-    if (per_minute.get() as u64) < args.limits.max_cost {
-        return Err(Error::bad_input(format!(
-            "--cost-budget-per-minute must be at least --max-cost ({}), got {per_minute}",
-            args.limits.max_cost
-        )));
-    }
+    // A budget of no cost would refuse everything; a `--max-cost` of 0
+    // refuses every query anyway.
+    let per_minute = std::num::NonZeroU64::new(per_minute).unwrap_or(std::num::NonZeroU64::MIN);
     Ok(Some(Arc::new(CostBudget::new(per_minute))))
 }
 
-/// The response cache's size: off when a cost budget is set, since a
-/// cached answer would not be charged.
+/// The response cache's size.
 fn response_cache_bytes(args: &ServeArgs) -> usize {
-    if args.response_cache_mb > 0 && args.limits.cost_budget_per_minute.is_some() {
-        tracing::warn!("--response-cache-mb is ignored while --cost-budget-per-minute is set");
-        return 0;
-    }
     args.response_cache_mb.saturating_mul(1 << 20)
 }
 
@@ -193,11 +199,11 @@ impl Application {
                 source,
             })?
             .port();
-        let persisted = options.persisted.clone();
         let api = crate::graphql::build_api(store.clone(), tokens, Events::default(), options);
         let policy = WebSocketPolicy {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,
+            max_connections_per_client: args.max_websockets_per_client,
         };
         let http_limits = HttpLimits {
             max_body_bytes: args.limits.max_body_kb.saturating_mul(1024),
@@ -211,7 +217,7 @@ impl Application {
             playground: args.feature(args.playground),
             dashboard: args.dashboard,
             introspection: args.feature(args.introspection),
-            persisted,
+            trusted_proxies: TrustedProxies::new(&args.trusted_proxies),
             cache_max_age: args.cache_max_age,
             shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
             response_cache_bytes: response_cache_bytes(args),

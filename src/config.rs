@@ -2,7 +2,7 @@
 //! has an environment variable of the same name in upper case with a
 //! `TRADEGRAPH_` prefix.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -98,6 +98,27 @@ pub struct ServeArgs {
     /// The most WebSocket (subscription) connections open at once.
     #[arg(long, env = "TRADEGRAPH_MAX_WEBSOCKETS", default_value_t = 256)]
     pub max_websockets: usize,
+    /// The most WebSocket connections one client (an IPv4 address or an
+    /// IPv6 /64) may have open at once, so that one client cannot take
+    /// every place of `--max-websockets`.
+    #[arg(
+        long,
+        env = "TRADEGRAPH_MAX_WEBSOCKETS_PER_CLIENT",
+        default_value_t = 16
+    )]
+    pub max_websockets_per_client: usize,
+    /// The address of a reverse proxy in front of tradegraph; repeat for
+    /// several. A request from one is counted as the client that the
+    /// rightmost address in `X-Forwarded-For` not of a trusted proxy names
+    /// (an entry that is not an address stops the search there); from any
+    /// other peer the header is ignored. The environment variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TRADEGRAPH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Limits every query must keep.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -133,8 +154,8 @@ pub struct ServeArgs {
     pub cache_max_age: u32,
     /// MiB of answers to successful queries kept in memory and served again
     /// until anything is written; 0 (the default) turns the response cache
-    /// off. Off whenever a cost budget is set, since a cached answer is not
-    /// charged.
+    /// off. A cached answer is charged its cost to the client's budget like
+    /// a query that runs.
     #[arg(long, env = "TRADEGRAPH_RESPONSE_CACHE_MB", default_value_t = 0)]
     pub response_cache_mb: usize,
     /// Seconds that requests in flight may take to finish after SIGTERM or
@@ -245,11 +266,12 @@ pub struct LimitArgs {
     /// with `SCAN_LIMIT`.
     #[arg(long, env = "TRADEGRAPH_MAX_SCAN", default_value_t = 10_000)]
     pub max_scan: u64,
-    /// Query cost each client (by write token, else by IP address) may
-    /// spend per minute, refilled continuously; off unless set. At least
-    /// `--max-cost`.
+    /// Query cost each client (a valid write token, else an IPv4 address
+    /// or an IPv6 /64) may spend per minute, refilled continuously. Unset,
+    /// ten times `--max-cost` (500000 at the defaults); when set, at least
+    /// `--max-cost`; 0 turns the budget off.
     #[arg(long, env = "TRADEGRAPH_COST_BUDGET_PER_MINUTE")]
-    pub cost_budget_per_minute: Option<std::num::NonZeroUsize>,
+    pub cost_budget_per_minute: Option<u64>,
     /// Refuse GET requests without a non-empty `apollo-require-preflight`
     /// or `x-apollo-operation-name` header (for deployments that put
     /// cookies in front of tradegraph).

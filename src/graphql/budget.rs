@@ -1,11 +1,12 @@
 //! Per-client cost budgets over time: each client (by valid write token,
-//! else by IP address; an invalid token counts as none, so made-up tokens
-//! do not buy fresh budgets) may spend so much query cost per minute, refilled
-//! continuously (a token bucket). A request whose cost the bucket cannot
-//! pay is refused with `RATE_LIMITED` and `extensions.retryAfterSeconds`.
-//! Off unless configured.
+//! else by IPv4 address or IPv6 /64; an invalid token counts as none, so
+//! made-up tokens do not buy fresh budgets) may spend so much query cost per
+//! minute, refilled continuously (a token bucket). A request whose cost the
+//! bucket cannot pay is refused with `RATE_LIMITED` and
+//! `extensions.retryAfterSeconds`. On by default (`config`).
 
-use std::num::NonZeroUsize;
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,13 +15,14 @@ use lru::LruCache;
 use super::auth::PresentedToken;
 use crate::auth::WriteTokens;
 
-/// The address a request comes from, put in its data by the transport.
+/// The address a request comes from, put in its data by the transport
+/// (behind a trusted proxy, the address the proxy forwarded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddress(pub std::net::IpAddr);
+pub struct ClientAddress(pub IpAddr);
 
-/// Who a request comes from, for the budget.
+/// Who a request comes from, for the budget and the WebSocket cap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct ClientKey(String);
+pub struct ClientKey(String);
 
 impl ClientKey {
     /// The client of a request: its valid write token, else its address;
@@ -44,9 +46,20 @@ impl ClientKey {
         Self(format!("token:{}", hex::encode(&digest[..12])))
     }
 
-    /// A client known by its address.
-    fn address(address: std::net::IpAddr) -> Self {
-        Self(format!("ip:{address}"))
+    /// A client known by its address: an IPv4 address, or the /64 of an
+    /// IPv6 one. One IPv6 host is usually given a whole /64 (a home or a
+    /// cloud instance gets at least that), so counting full IPv6 addresses
+    /// would give one machine 2^64 fresh budgets. An IPv4 address mapped
+    /// into IPv6 (`::ffff:a.b.c.d`, as a dual-stack listener sees IPv4
+    /// peers) is that IPv4 address.
+    pub fn address(address: IpAddr) -> Self {
+        match address.to_canonical() {
+            IpAddr::V4(v4) => Self(format!("ip:{v4}")),
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                Self(format!("ip:{}/64", Ipv6Addr::from(network)))
+            }
+        }
     }
 }
 
@@ -70,9 +83,9 @@ struct Bucket {
 
 impl CostBudget {
     /// A budget of `per_minute` cost per client (more than zero).
-    pub fn new(per_minute: NonZeroUsize) -> Self {
+    pub fn new(per_minute: NonZeroU64) -> Self {
         Self {
-            per_minute: per_minute.get() as u64,
+            per_minute: per_minute.get(),
             clients: Mutex::new(LruCache::new(
                 NonZeroUsize::new(MAX_CLIENTS).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -124,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_spent_budget_refills_over_time() {
-        let budget = CostBudget::new(NonZeroUsize::new(600).unwrap());
+        let budget = CostBudget::new(NonZeroU64::new(600).unwrap());
         let client = ClientKey::address([10, 0, 0, 1].into());
         let start = Instant::now();
         assert_eq!(budget.charge(&client, 400, start), Ok(()));
@@ -141,8 +154,22 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_client_is_its_slash_64_and_an_ipv4_client_its_address() {
+        let key = |address: &str| ClientKey::address(address.parse().unwrap());
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(key("2001:db8:1:2:abcd::7").0, "ip:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7").0, "ip:203.0.113.7");
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+    }
+
+    #[test]
     fn clients_have_separate_budgets() {
-        let budget = CostBudget::new(NonZeroUsize::new(100).unwrap());
+        let budget = CostBudget::new(NonZeroU64::new(100).unwrap());
         let now = Instant::now();
         let alice = ClientKey::token("tg_alice");
         let bob = ClientKey::token("tg_bob");

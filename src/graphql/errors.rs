@@ -6,26 +6,8 @@
 
 use async_graphql::{ErrorExtensions, Response, ServerError};
 
+use super::codes;
 use crate::error::Error;
-
-/// The `extensions.code` values clients can rely on.
-pub mod code {
-    /// The request asked for something not allowed; the message says what.
-    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-    /// The record asked for does not exist (any more).
-    pub const NOT_FOUND: &str = "NOT_FOUND";
-    /// The record changed since the client read it; `currentVersion` says
-    /// what it is now.
-    pub const CONFLICT: &str = "CONFLICT";
-    /// A write came without a valid write token.
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    /// Something failed on the server; details are in the server log only.
-    pub const INTERNAL: &str = "INTERNAL";
-    /// The document is not valid GraphQL syntax.
-    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-    /// The document does not fit the schema (unknown field, wrong type, ...).
-    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-}
 
 /// Converts an error for a client.
 pub fn to_graphql(error: &Error) -> async_graphql::Error {
@@ -33,13 +15,13 @@ pub fn to_graphql(error: &Error) -> async_graphql::Error {
         async_graphql::Error::new(error.to_string()).extend_with(move |_, e| e.set("code", code))
     };
     match error {
-        Error::BadInput(_) => with_code(code::BAD_USER_INPUT),
-        Error::NotFound(_) => with_code(code::NOT_FOUND),
-        Error::Unauthenticated(_) => with_code(code::UNAUTHENTICATED),
+        Error::BadInput(_) => with_code(codes::BAD_USER_INPUT),
+        Error::NotFound(_) => with_code(codes::NOT_FOUND),
+        Error::Unauthenticated(_) => with_code(codes::UNAUTHENTICATED),
         Error::Conflict {
             current_version,
             expected_version,
-        } => with_code(code::CONFLICT).extend_with(|_, e| {
+        } => with_code(codes::CONFLICT).extend_with(|_, e| {
             e.set("currentVersion", *current_version);
             e.set("expectedVersion", *expected_version);
         }),
@@ -51,7 +33,7 @@ pub fn to_graphql(error: &Error) -> async_graphql::Error {
         internal => {
             tracing::error!(error = %internal, "request failed");
             async_graphql::Error::new("internal error")
-                .extend_with(|_, e| e.set("code", code::INTERNAL))
+                .extend_with(|_, e| e.set("code", codes::INTERNAL))
         }
     }
 }
@@ -72,7 +54,7 @@ impl<T> ApiResult<T> for crate::error::Result<T> {
 
 /// A document that does not parse, refused with `GRAPHQL_PARSE_FAILED`.
 pub(super) fn parse_failed(error: async_graphql::parser::Error) -> ServerError {
-    with_code(ServerError::from(error), code::GRAPHQL_PARSE_FAILED)
+    with_code(ServerError::from(error), codes::GRAPHQL_PARSE_FAILED)
 }
 
 /// Gives every error of a request the schema ran a code. async-graphql
@@ -86,7 +68,7 @@ pub(super) fn give_codes(response: &mut Response, request_id: Option<&str>) {
         .into_iter()
         .map(|error| {
             if error.path.is_empty() {
-                with_code(error, code::GRAPHQL_VALIDATION_FAILED)
+                with_code(error, codes::GRAPHQL_VALIDATION_FAILED)
             } else {
                 with_request_id(without_code_is_internal(error), request_id)
             }
@@ -109,7 +91,7 @@ fn without_code_is_internal(error: ServerError) -> ServerError {
     tracing::error!(error = %error.message, path = ?error.path, "an error without a code");
     ServerError {
         message: "internal error".into(),
-        ..with_code(error, code::INTERNAL)
+        ..with_code(error, codes::INTERNAL)
     }
 }
 
@@ -120,7 +102,7 @@ pub struct RequestId(pub String);
 
 /// Adds the request id to an `INTERNAL` error.
 fn with_request_id(mut error: ServerError, request_id: Option<&str>) -> ServerError {
-    let internal = has_code(&error, code::INTERNAL);
+    let internal = has_code(&error, codes::INTERNAL);
     if let (true, Some(id), Some(extensions)) = (internal, request_id, error.extensions.as_mut()) {
         extensions.set("requestId", id);
     }

@@ -15,6 +15,7 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection,
 use async_graphql::{Response, ServerError, ServerResult, Value};
 
 use super::budget::{ClientKey, CostBudget};
+use super::codes;
 use super::errors::coded;
 use super::lexer::count_tokens;
 use crate::store::ScanBudget;
@@ -36,31 +37,6 @@ pub struct QueryLimits {
     pub max_scan: u64,
     /// How long a query may run; its store work stops at the deadline.
     pub timeout: Duration,
-}
-
-/// The `extensions.code` of each refusal.
-pub mod code {
-    /// The document has too many tokens.
-    pub const TOO_MANY_TOKENS: &str = "TOO_MANY_TOKENS";
-    /// Fields are nested too deep.
-    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
-    /// The query could return too much.
-    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-    /// Too many aliases.
-    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
-    /// Too many directives.
-    pub const TOO_MANY_DIRECTIVES: &str = "TOO_MANY_DIRECTIVES";
-    /// Introspection was asked for where it is turned off.
-    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
-    /// A scan hit the request's scan budget: a count is refused with this
-    /// code, saying the limit and how to narrow the query; a page cut short
-    /// carries it as a notice in `extensions.notices`.
-    pub const SCAN_LIMIT: &str = "SCAN_LIMIT";
-    /// The request ran past its time limit and was stopped.
-    pub const TIMEOUT: &str = "TIMEOUT";
-    /// The client has spent its cost budget; `retryAfterSeconds` says when
-    /// to try again.
-    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 /// What a document writes: aliases and directives.
@@ -152,7 +128,7 @@ impl Limits {
         let tokens = count_tokens(query, max_tokens);
         if tokens > max_tokens {
             return Err(refuse(
-                code::TOO_MANY_TOKENS,
+                codes::TOO_MANY_TOKENS,
                 "the document has more tokens than allowed: at least",
                 tokens as u64,
                 max_tokens as u64,
@@ -162,18 +138,16 @@ impl Limits {
     }
 
     /// Checks a parsed document, with the depth and cost measured of it
-    /// (`cost`), against the limits and charges its cost to the budget of
-    /// the request's client (asked for only when a budget is configured);
-    /// returns the cost.
+    /// (`cost`), against the limits; returns the cost, for
+    /// [`Limits::charge`].
     pub(super) fn check_document(
         &self,
         document: &ExecutableDocument,
         (depth, cost): (usize, u64),
-        client: impl FnOnce() -> Option<ClientKey>,
     ) -> ServerResult<u64> {
         if !self.introspection && asks_for_introspection(document) {
             return Err(coded(
-                code::INTROSPECTION_DISABLED,
+                codes::INTROSPECTION_DISABLED,
                 "introspection is disabled on this server",
             ));
         }
@@ -183,20 +157,25 @@ impl Limits {
             (
                 depth as u64,
                 limits.max_depth as u64,
-                code::QUERY_TOO_DEEP,
+                codes::QUERY_TOO_DEEP,
                 "query depth",
             ),
-            (cost, limits.max_cost, code::QUERY_TOO_COMPLEX, "query cost"),
+            (
+                cost,
+                limits.max_cost,
+                codes::QUERY_TOO_COMPLEX,
+                "query cost",
+            ),
             (
                 written.aliases as u64,
                 limits.max_aliases as u64,
-                code::TOO_MANY_ALIASES,
+                codes::TOO_MANY_ALIASES,
                 "number of aliases",
             ),
             (
                 written.directives as u64,
                 limits.max_directives as u64,
-                code::TOO_MANY_DIRECTIVES,
+                codes::TOO_MANY_DIRECTIVES,
                 "number of directives",
             ),
         ];
@@ -205,14 +184,26 @@ impl Limits {
                 return Err(refuse(code, what, value, limit));
             }
         }
-        if let Some(budget) = &self.budget {
-            let refused =
-                client().and_then(|client| budget.charge(&client, cost, Instant::now()).err());
-            if let Some(wait) = refused {
-                return Err(rate_limited(budget.per_minute(), cost, wait));
-            }
-        }
         Ok(cost)
+    }
+
+    /// Charges `cost` to the budget of the request's client (asked for only
+    /// when a budget is configured; a request with no client, run in
+    /// process, is not charged). Separate from [`Limits::check_document`]
+    /// because an answer from the response cache is charged its cost too,
+    /// without a document to check.
+    pub(super) fn charge(
+        &self,
+        cost: u64,
+        client: impl FnOnce() -> Option<ClientKey>,
+    ) -> Result<(), RateLimited> {
+        let Some(budget) = &self.budget else {
+            return Ok(());
+        };
+        match client().map(|client| budget.charge(&client, cost, Instant::now())) {
+            Some(Err(wait)) => Err(rate_limited(budget.per_minute(), cost, wait)),
+            _ => Ok(()),
+        }
     }
 
     /// The scan budget of a request for `document`: the scan limit, and a
@@ -251,11 +242,21 @@ fn refuse(code: &str, what: &str, value: u64, limit: u64) -> ServerError {
     error
 }
 
+/// A request its client's budget cannot pay for: the error the client
+/// sees, and the whole seconds it asks the client to wait (as the error's
+/// `retryAfterSeconds` says), for a transport's own retry hint.
+pub(super) struct RateLimited {
+    /// The `RATE_LIMITED` error (boxed: it is the rare path).
+    pub error: Box<ServerError>,
+    /// Seconds until the budget holds the cost (at least 1).
+    pub retry_after_seconds: u64,
+}
+
 /// The refusal of a request its client's budget cannot pay for.
-fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> ServerError {
+fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> RateLimited {
     let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
     let mut error = coded(
-        code::RATE_LIMITED,
+        codes::RATE_LIMITED,
         format!("this client has spent its budget of {per_minute} query cost per minute (this query costs {cost}); retry in {seconds} s"),
     );
     if let Some(extensions) = error.extensions.as_mut() {
@@ -263,5 +264,8 @@ fn rate_limited(per_minute: u64, cost: u64, wait: std::time::Duration) -> Server
         extensions.set("limit", per_minute);
         extensions.set("value", cost);
     }
-    error
+    RateLimited {
+        error: Box::new(error),
+        retry_after_seconds: seconds,
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! Object types wrap domain values (`types`), links resolve through a
 //! per-request batching loader (`loaders`), lists are Relay connections
-//! (`connection`), and errors get stable codes in one place (`errors`).
+//! (`connection`), and errors get stable codes in one place (`errors`),
+//! from the one table of codes (`codes`).
 //! Transports run requests through [`Api`] (`api`), which applies the
 //! checks every request passes. [`build_api`] is the single place context
 //! data is registered.
@@ -10,6 +11,7 @@
 mod api;
 mod auth;
 mod budget;
+pub mod codes;
 mod connection;
 mod cost;
 pub mod errors;
@@ -49,19 +51,12 @@ pub struct Mutation(types::ShipmentMutation, types::CatalogMutation);
 /// The schema tradegraph serves, without the checks [`Api`] adds.
 type TradeSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-pub use api::Api;
+pub use api::{Api, Outcome};
 pub use auth::PresentedToken;
-pub use budget::{ClientAddress, CostBudget};
-pub use errors::{coded, has_code, RequestId};
+pub use budget::{ClientAddress, ClientKey, CostBudget};
+pub use errors::RequestId;
 pub use limits::QueryLimits;
 pub use persisted::{PersistedQueries, PersistedQuerySettings};
-
-/// Every `extensions.code` tradegraph's own checks give, beside the
-/// domain's (`errors::code`).
-pub mod codes {
-    pub use super::limits::code::*;
-    pub use super::persisted::code::*;
-}
 
 /// Builds the API over a store: registers the store, the write tokens and
 /// the event channel with the schema, and the persisted queries, limits
@@ -118,19 +113,19 @@ pub fn sdl() -> String {
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
 }
 
-/// Whether a response was refused only for want of a valid write token, so
-/// HTTP can answer 401.
-pub fn is_unauthenticated(response: &async_graphql::Response) -> bool {
+/// Whether a response was refused only for want of a valid write token
+/// ([`Outcome::Unauthenticated`], which HTTP answers with 401).
+fn is_unauthenticated(response: &async_graphql::Response) -> bool {
     !response.errors.is_empty()
         && response
             .errors
             .iter()
-            .all(|error| errors::has_code(error, errors::code::UNAUTHENTICATED))
+            .all(|error| errors::has_code(error, codes::UNAUTHENTICATED))
 }
 
 /// Whether a response was refused before execution: errors that point at
 /// no field, and no data.
-pub fn refused_before_execution(response: &async_graphql::Response) -> bool {
+fn refused_before_execution(response: &async_graphql::Response) -> bool {
     !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|error| error.path.is_empty())
@@ -140,7 +135,7 @@ pub fn refused_before_execution(response: &async_graphql::Response) -> bool {
 /// tokens without parsing it: the one `operationName` names, else the
 /// document's only one. `None` when there is no such operation (execution
 /// reports why).
-pub fn operation_of(request: &async_graphql::Request) -> Option<Operation> {
+fn operation_of(request: &async_graphql::Request) -> Option<Operation> {
     let operations = lexer::operations(&request.query);
     let head = match request.operation_name.as_deref() {
         Some(name) => operations

@@ -17,23 +17,9 @@ use lru::LruCache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::codes;
 use super::errors::coded;
 use crate::error::{Error, Result};
-
-/// The `extensions.code` of each refusal.
-pub mod code {
-    /// The hash is unknown: send the document with it.
-    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
-    /// This server does not remember documents (its cache is off).
-    pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
-    /// In allow-list mode: the hash is not a registered operation.
-    pub const PERSISTED_QUERY_NOT_IN_LIST: &str = "PERSISTED_QUERY_NOT_IN_LIST";
-    /// In allow-list mode: the document is not a registered operation.
-    pub const QUERY_NOT_IN_ALLOW_LIST: &str = "QUERY_NOT_IN_ALLOW_LIST";
-    /// The `persistedQuery` extension is malformed, or its hash is not the
-    /// document's.
-    pub const BAD_REQUEST: &str = "BAD_REQUEST";
-}
 
 /// A SHA-256 digest.
 type Hash = [u8; 32];
@@ -158,7 +144,7 @@ impl PersistedQueries {
             Some(hash) => {
                 if digest(&request.query) != hash {
                     return Err(coded(
-                        code::BAD_REQUEST,
+                        codes::BAD_REQUEST,
                         format!(
                             "the query's SHA-256 hash is {}, not the sha256Hash sent",
                             hex::encode(digest(&request.query))
@@ -171,7 +157,7 @@ impl PersistedQueries {
         }
         if self.allow_listed_only && !self.registered.contains_key(&digest(&request.query)) {
             return Err(coded(
-                code::QUERY_NOT_IN_ALLOW_LIST,
+                codes::QUERY_NOT_IN_ALLOW_LIST,
                 "this server executes only registered operations, and this document is not one",
             ));
         }
@@ -185,13 +171,13 @@ impl PersistedQueries {
         }
         if self.allow_listed_only {
             return Err(coded(
-                code::PERSISTED_QUERY_NOT_IN_LIST,
+                codes::PERSISTED_QUERY_NOT_IN_LIST,
                 format!("no registered operation has the hash {}", hex::encode(hash)),
             ));
         }
         let Some(cache) = &self.cache else {
             return Err(coded(
-                code::PERSISTED_QUERY_NOT_SUPPORTED,
+                codes::PERSISTED_QUERY_NOT_SUPPORTED,
                 "this server does not remember persisted queries: send the query text",
             ));
         };
@@ -200,7 +186,7 @@ impl PersistedQueries {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.entries.get(hash).cloned().ok_or_else(|| {
             coded(
-                code::PERSISTED_QUERY_NOT_FOUND,
+                codes::PERSISTED_QUERY_NOT_FOUND,
                 "PersistedQueryNotFound: send the query text with its sha256Hash",
             )
         })
@@ -246,7 +232,7 @@ impl PersistedQueries {
 fn hash_of(extension: &Value) -> Result<Hash, ServerError> {
     let malformed = || {
         coded(
-            code::BAD_REQUEST,
+            codes::BAD_REQUEST,
             "extensions.persistedQuery must be { \"version\": 1, \"sha256Hash\": \"<64 hex digits>\" }",
         )
     };
@@ -299,7 +285,7 @@ mod tests {
         .unwrap();
         let hash = hex::encode(digest(QUERY));
         let error = queries.resolve(&mut with_hash("", &hash)).unwrap_err();
-        assert_eq!(code_of(error), code::PERSISTED_QUERY_NOT_FOUND);
+        assert_eq!(code_of(error), codes::PERSISTED_QUERY_NOT_FOUND);
         queries.resolve(&mut with_hash(QUERY, &hash)).unwrap();
         let mut request = with_hash("", &hash);
         queries.resolve(&mut request).unwrap();
@@ -317,9 +303,9 @@ mod tests {
         let error = queries
             .resolve(&mut with_hash(QUERY, &"0".repeat(64)))
             .unwrap_err();
-        assert_eq!(code_of(error), code::BAD_REQUEST);
+        assert_eq!(code_of(error), codes::BAD_REQUEST);
         let error = queries.resolve(&mut with_hash("", "xyz")).unwrap_err();
-        assert_eq!(code_of(error), code::BAD_REQUEST);
+        assert_eq!(code_of(error), codes::BAD_REQUEST);
         assert_eq!(queries.remembered(), 0);
     }
 
@@ -359,15 +345,15 @@ mod tests {
         assert_eq!(by_hash.query, QUERY);
         let other = "{ hubs { totalCount } }";
         let error = queries.resolve(&mut Request::new(other)).unwrap_err();
-        assert_eq!(code_of(error), code::QUERY_NOT_IN_ALLOW_LIST);
+        assert_eq!(code_of(error), codes::QUERY_NOT_IN_ALLOW_LIST);
         let error = queries
             .resolve(&mut with_hash(other, &hex::encode(digest(other))))
             .unwrap_err();
-        assert_eq!(code_of(error), code::QUERY_NOT_IN_ALLOW_LIST);
+        assert_eq!(code_of(error), codes::QUERY_NOT_IN_ALLOW_LIST);
         let error = queries
             .resolve(&mut with_hash("", &hex::encode(digest(other))))
             .unwrap_err();
-        assert_eq!(code_of(error), code::PERSISTED_QUERY_NOT_IN_LIST);
+        assert_eq!(code_of(error), codes::PERSISTED_QUERY_NOT_IN_LIST);
     }
 
     #[test]

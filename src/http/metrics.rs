@@ -52,20 +52,6 @@ impl Outcome {
     }
 }
 
-/// The codes that mean a limit refused the request.
-const LIMIT_CODES: &[&str] = &[
-    codes::TOO_MANY_TOKENS,
-    codes::QUERY_TOO_DEEP,
-    codes::QUERY_TOO_COMPLEX,
-    codes::TOO_MANY_ALIASES,
-    codes::TOO_MANY_DIRECTIVES,
-    codes::RATE_LIMITED,
-    "PAYLOAD_TOO_LARGE",
-    "BATCH_TOO_LARGE",
-    "BATCHING_DISABLED",
-    "TIMEOUT",
-];
-
 /// The most distinct operation names labelled; later ones count as
 /// `(other)`, so clients cannot grow the metrics without bound.
 const MAX_OPERATIONS: usize = 200;
@@ -160,7 +146,7 @@ impl Metrics {
         self.latency
             .get_or_create(&OperationLabels { operation })
             .observe(elapsed.as_secs_f64());
-        if LIMIT_CODES.contains(&observation.code.as_str()) {
+        if codes::LIMITS.contains(&observation.code.as_str()) {
             self.refusals
                 .get_or_create(&LimitLabels {
                     limit: observation.code.clone(),

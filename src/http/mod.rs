@@ -9,6 +9,7 @@
 //! introspection is on. It uses async-graphql's actix-web integration, the
 //! one place outside `graphql` that names async-graphql types.
 
+mod client;
 mod dashboard;
 mod graphql;
 mod metrics;
@@ -18,20 +19,20 @@ mod static_page;
 mod websocket;
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Service;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{guard, web, App, HttpMessage, HttpResponse, HttpServer};
 
+pub use self::client::TrustedProxies;
 pub use self::graphql::HttpLimits;
 use self::graphql::{Caching, Endpoint};
 use self::metrics::{Metrics, Observation};
 use self::websocket::Sockets;
 pub use self::websocket::WebSocketPolicy;
 use crate::error::{Error, Result};
-use crate::graphql::{Api, PersistedQueries, RequestId};
+use crate::graphql::{Api, RequestId};
 use crate::store::Store;
 
 /// A bound HTTP server, not yet running.
@@ -67,8 +68,8 @@ pub struct HttpSettings {
     /// Whether `GET /schema.graphql` serves the SDL: it tells what
     /// introspection tells, so it follows the same setting.
     pub introspection: bool,
-    /// The operations known by hash (the schema's, shared).
-    pub persisted: Arc<PersistedQueries>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// Seconds a shared cache may reuse a successful GET response.
     pub cache_max_age: u32,
     /// How long requests in flight may take to finish at shutdown.
@@ -89,12 +90,12 @@ pub fn server(
     let endpoint = web::Data::new(Endpoint {
         api,
         limits,
-        persisted: settings.persisted,
         caching: Caching {
             max_age: settings.cache_max_age,
         },
         store: store.clone(),
         responses: response_cache::ResponseCache::new(settings.response_cache_bytes),
+        trusted_proxies: settings.trusted_proxies,
     });
     let metrics = web::Data::new(Metrics::new(store));
     let origins = settings.websocket.allowed_origins.clone();

@@ -2,6 +2,8 @@
 //! revision they were computed at: any write makes every entry
 //! stale, so a cached answer is always one the database would give now.
 //! Bounded by bytes, least recently used dropped first. Off by default.
+//! Each answer keeps its query's cost, so that serving it again is charged
+//! to the client's budget like running it.
 
 use std::sync::Mutex;
 
@@ -20,6 +22,9 @@ pub(super) struct Answer {
     pub body: Bytes,
     /// The operation it answers, for the access log and the metrics.
     pub operation: String,
+    /// The cost its query was charged, charged again to each client it is
+    /// served to.
+    pub cost: u64,
 }
 
 /// Remembered answers.
@@ -109,6 +114,7 @@ mod tests {
         Answer {
             body: Bytes::copy_from_slice(body),
             operation: "Q".into(),
+            cost: 5,
         }
     }
 

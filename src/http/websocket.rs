@@ -1,15 +1,21 @@
 //! Subscriptions over WebSocket (`graphql-transport-ws`): the origin check,
-//! the connection cap, and the write token from `connection_init`.
+//! the connection caps (all clients together, and each client), and the
+//! write token from `connection_init`.
+//!
+//! A client here is its address (an IPv6 one by its /64, behind a trusted
+//! proxy the forwarded one): its token comes only in `connection_init`,
+//! after the connection is open and its place taken.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql_actix_web::GraphQLSubscription;
 
+use super::client::client_address;
 use super::graphql::Endpoint;
-use crate::graphql::{ClientAddress, PresentedToken};
+use crate::graphql::{ClientKey, PresentedToken};
 
 /// Who may open WebSocket connections, and how many at once.
 #[derive(Debug, Clone)]
@@ -20,33 +26,79 @@ pub struct WebSocketPolicy {
     pub allowed_origins: Vec<String>,
     /// The most connections open at once; more are refused with 503.
     pub max_connections: usize,
+    /// The most connections one client may have open; more are refused
+    /// with 429, so one client cannot take every place.
+    pub max_connections_per_client: usize,
 }
 
-/// The WebSocket policy and the number of connections open.
+/// The WebSocket policy and the connections open.
 pub(super) struct Sockets {
     policy: WebSocketPolicy,
-    open: Arc<AtomicUsize>,
+    open: Arc<Mutex<Open>>,
+}
+
+/// The connections open: how many, and how many each client has. A std
+/// mutex, not a tokio one: nothing waits while it is held.
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    by_client: HashMap<ClientKey, usize>,
 }
 
 /// One of the open connections; gives its place back when the connection
 /// ends and its data is dropped.
-struct Place(Arc<AtomicUsize>);
+struct Place {
+    open: Arc<Mutex<Open>>,
+    client: Option<ClientKey>,
+}
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        let mut open = lock(&self.open);
+        open.total -= 1;
+        if let Some(client) = &self.client {
+            if let Some(count) = open.by_client.get_mut(client) {
+                *count -= 1;
+                if *count == 0 {
+                    open.by_client.remove(client);
+                }
+            }
+        }
     }
 }
 
+fn lock(open: &Mutex<Open>) -> std::sync::MutexGuard<'_, Open> {
+    open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Why no place was free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Full {
+    /// Every place is taken.
+    Server,
+    /// The client has all the places one client may have.
+    Client,
+}
+
 impl Sockets {
-    /// Takes a place for a new connection, if one is free.
-    fn take_place(&self) -> Option<Place> {
-        let taken = self
-            .open
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
-                (open < self.policy.max_connections).then_some(open + 1)
-            });
-        taken.ok().map(|_| Place(self.open.clone()))
+    /// Takes a place for a new connection of `client`, if one is free.
+    fn take_place(&self, client: Option<ClientKey>) -> Result<Place, Full> {
+        let mut open = lock(&self.open);
+        if open.total >= self.policy.max_connections {
+            return Err(Full::Server);
+        }
+        if let Some(client) = &client {
+            let count = open.by_client.get(client).copied().unwrap_or(0);
+            if count >= self.policy.max_connections_per_client {
+                return Err(Full::Client);
+            }
+            open.by_client.insert(client.clone(), count + 1);
+        }
+        open.total += 1;
+        Ok(Place {
+            open: self.open.clone(),
+            client,
+        })
     }
 
     /// Whether a browser on the request's `Origin` may connect: no origin
@@ -69,7 +121,7 @@ impl Sockets {
     pub(super) fn new(policy: WebSocketPolicy) -> Self {
         Self {
             policy,
-            open: Arc::new(AtomicUsize::new(0)),
+            open: Arc::default(),
         }
     }
 }
@@ -88,15 +140,25 @@ pub(super) async fn subscriptions(
             "error": "this origin may not open WebSocket connections; allow it with --cors-origin"
         })));
     }
-    let Some(place) = sockets.take_place() else {
-        return Ok(HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "error": format!("too many WebSocket connections (at most {}); try again later", sockets.policy.max_connections)
-        })));
+    let address = client_address(&request, &endpoint.trusted_proxies);
+    let client = address.map(|address| ClientKey::address(address.0));
+    let place = match sockets.take_place(client) {
+        Ok(place) => place,
+        Err(Full::Server) => {
+            return Ok(HttpResponse::ServiceUnavailable().json(serde_json::json!({
+                "error": format!("too many WebSocket connections (at most {}); try again later", sockets.policy.max_connections)
+            })))
+        }
+        Err(Full::Client) => {
+            return Ok(HttpResponse::TooManyRequests().json(serde_json::json!({
+                "error": format!("this client has {} WebSocket connections open, the most one client may have; close one first", sockets.policy.max_connections_per_client)
+            })))
+        }
     };
     let mut data = async_graphql::Data::default();
     data.insert(place);
-    if let Some(address) = request.peer_addr() {
-        data.insert(ClientAddress(address.ip()));
+    if let Some(address) = address {
+        data.insert(address);
     }
     GraphQLSubscription::new(endpoint.api.clone())
         .with_data(data)

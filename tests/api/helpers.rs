@@ -162,6 +162,30 @@ impl TestApp {
         )
     }
 
+    /// Sends a GraphQL query over POST from the local address `from` (any
+    /// of 127/8: Linux loopback answers them all), with the given headers,
+    /// and returns the whole reply. Each address is another client to the
+    /// server.
+    pub async fn post_from(&self, from: [u8; 4], query: &str, headers: &[(&str, &str)]) -> Reply {
+        let client = awc::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .finish();
+        let mut request = client.post(format!("{}/graphql", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request
+            .send_json(&json!({ "query": query }))
+            .await
+            .expect("the request is sent");
+        let body = response.body().limit(16 << 20).await.expect("a body");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
     /// Sends a GET request with the given headers and returns the whole
     /// response: status, headers and the body's bytes.
     pub async fn get_response(&self, path: &str, headers: &[(&str, &str)]) -> Fetched {

@@ -91,7 +91,7 @@ async fn a_client_past_its_cost_budget_is_rate_limited_with_a_retry_hint() {
     use crate::helpers::{encoded, spawn_configured, WRITE_TOKEN};
     let app = spawn_configured(|args| {
         args.limits.max_cost = 60;
-        args.limits.cost_budget_per_minute = std::num::NonZeroUsize::new(60);
+        args.limits.cost_budget_per_minute = Some(60);
     })
     .await;
     // provinces + nodes + 20 provinces × (code + name): 42 of the 60 a

@@ -6,6 +6,7 @@ mod caching;
 mod crash;
 mod dashboard;
 mod errors;
+mod fairness;
 mod figures;
 mod fuzz;
 mod helpers;

@@ -42,3 +42,20 @@ async fn every_readme_example_answers_as_shown() {
         assert_eq!(body, answer, "README example: {query}");
     }
 }
+
+#[test]
+fn the_readme_table_of_codes_is_the_code_table() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("| code | status |")
+        .expect("the README's table of codes");
+    let listed: Vec<&str> = readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with("| `"))
+        .filter_map(|line| line.strip_prefix("| `")?.split_once('`'))
+        .map(|(code, _)| code)
+        .collect();
+
+    assert_eq!(listed, tradegraph::graphql::codes::ALL);
+}

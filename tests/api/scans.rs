@@ -253,6 +253,10 @@ async fn the_deadline_stops_a_long_scan() {
 
     // Assert: refused as timed out, and its work stopped part way.
     assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the query ran longer than 30 ms and was stopped"
+    );
     assert!(scanned > 0);
     assert!(scanned < sea.min(synthetic), "{scanned} of {sea}");
     assert_eq!(app.store.scanned_records(), scanned);

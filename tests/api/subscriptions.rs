@@ -8,14 +8,23 @@ use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-use crate::helpers::{aliased_query, deep_query, spawn_app, TestApp, WRITE_TOKEN};
+use crate::helpers::{
+    aliased_query, deep_query, spawn_app, spawn_configured, TestApp, WRITE_TOKEN,
+};
 
 type Connection = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 
 /// Opens a `graphql-transport-ws` connection, optionally from a browser
 /// origin, and returns the HTTP status of the upgrade and the connection.
 async fn open(app: &TestApp, origin: Option<&str>) -> Result<Connection, u16> {
-    let mut request = awc::Client::new()
+    open_from(app, [127, 0, 0, 1], origin).await
+}
+
+/// Opens a connection from the local address `from` (any of 127/8).
+async fn open_from(app: &TestApp, from: [u8; 4], origin: Option<&str>) -> Result<Connection, u16> {
+    let mut request = awc::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .finish()
         .ws(format!("{}/graphql", app.address.replacen("http", "ws", 1)))
         .protocols(["graphql-transport-ws"]);
     if let Some(origin) = origin {
@@ -152,6 +161,20 @@ async fn only_allowed_origins_may_connect_and_connections_are_capped() {
     assert_eq!(foreign, Some(403));
     assert!(allowed.is_ok() && own.is_ok() && third.is_ok() && fourth.is_ok());
     assert_eq!(over, Some(503));
+}
+
+#[actix_web::test]
+async fn one_client_cannot_take_every_websocket_place() {
+    let app = spawn_configured(|args| args.max_websockets_per_client = 2).await;
+
+    let first = open_from(&app, [127, 0, 0, 1], None).await;
+    let second = open_from(&app, [127, 0, 0, 1], None).await;
+    let over = open_from(&app, [127, 0, 0, 1], None).await.err();
+    let other = open_from(&app, [127, 0, 0, 2], None).await;
+
+    assert!(first.is_ok() && second.is_ok());
+    assert_eq!(over, Some(429), "past the places of one client");
+    assert!(other.is_ok(), "another client still gets a place");
 }
 
 /// Subscribes with `query`, which must be refused: returns its one error's
