@@ -178,6 +178,10 @@ def parse_args():
     parser.add_argument("--rust-log", default="info",
                         help="RUST_LOG of the server (default info, as deployed)")
     parser.add_argument("--note", default="", help="what else the machine was doing")
+    parser.add_argument("--server-flags", default="",
+                        help="flags for the server beside the defaults, as one string (e.g."
+                             " \"--cost-budget-per-minute 0\", to see what the other limits"
+                             " do alone); the report names them")
     args = parser.parse_args()
     if args.sizes is None:
         args.sizes = [20_000] if args.quick else [200_000, 1_000_000]
@@ -212,6 +216,7 @@ def run(args):
         "settings": {"sizes": args.sizes, "alone": args.alone, "attack": args.attack,
                      "warm_up": args.warm_up, "rust_log": args.rust_log, "quick": args.quick,
                      "note": args.note, "attackers": ATTACKERS,
+                     "server_flags": shlex.split(args.server_flags),
                      "victim_pause_s": VICTIM_PAUSE_S,
                      "command": shlex.join(["python3", "benches/attack.py"]
                                            + load.without_note(sys.argv[1:]))},
@@ -247,7 +252,7 @@ def measure(args, tradegraph, data_dir, n_shipments, work, commands):
     """One size: the probe, the victim alone, then under attack."""
     label = f"attack-{n_shipments}"
     server = load.Server.tradegraph(tradegraph, data_dir, work, label, load.SERVER_CORE,
-                                    args.rust_log)
+                                    args.rust_log, extra=shlex.split(args.server_flags))
     result = {"shipments": n_shipments, "failures": []}
     load.step(f"{n_shipments:,} shipments: starting the server (default flags, core"
               f" {load.SERVER_CORE})")
@@ -550,7 +555,9 @@ def write_report(results):
         + (" (quick mode: short runs, figures are indicative only)" if settings["quick"] else ""),
         f"- Date: {machine['date']}; commit {machine['commit']}",
         f"- Server: `{binary['path']}` (sha256 {binary['sha256'][:12]}), default flags but"
-        f" `--data-dir` and `--bind`, `RUST_LOG={settings['rust_log']}`, pinned to core"
+        f" `--data-dir` and `--bind`"
+        + (f" `{shlex.join(settings['server_flags'])}`" if settings.get("server_flags") else "")
+        + f", `RUST_LOG={settings['rust_log']}`, pinned to core"
         f" {load.SERVER_CORE} (`taskset`, so one actix worker).",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
         f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
