@@ -45,6 +45,9 @@ pub struct Api(Arc<Parts>);
 struct Parts {
     schema: TradeSchema,
     cost_model: CostModel,
+    /// The catalogs' sizes at the revision they were read (a std mutex:
+    /// held only to copy them).
+    catalog_sizes: std::sync::Mutex<Option<(u64, CatalogSizes)>>,
     persisted: Arc<PersistedQueries>,
     documents: ParseCache,
     limits: Limits,
@@ -189,6 +192,7 @@ impl Api {
     ) -> Self {
         Self(Arc::new(Parts {
             cost_model: CostModel::of_sdl(&schema.sdl()),
+            catalog_sizes: std::sync::Mutex::new(None),
             schema,
             persisted,
             documents: ParseCache::new(),
@@ -282,7 +286,9 @@ impl Api {
         let internal = |error: crate::error::Error| {
             Outcome::before_execution(to_graphql(&error).into_server_error(Default::default()))
         };
-        let sizes = CatalogSizes::of(&parts.store).await.map_err(internal)?;
+        let sizes = CatalogSizes::current(&parts.store, &parts.catalog_sizes)
+            .await
+            .map_err(internal)?;
         let measured = measure(&parts.cost_model, &sizes, &document, &request.variables);
         let scans = measured
             .scan_cost(&parts.store, parts.limits.limits.max_scan)

@@ -19,6 +19,7 @@
 //!   at most the request's scan limit, since the store stops there.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, Selection, SelectionSet, Type, TypeKind,
@@ -151,14 +152,15 @@ fn unwrap(ty: &Type) -> (String, bool) {
     }
 }
 
-/// How many records each catalog holds, for the lists of them.
+/// How many records each catalog holds, for the lists of them: by GraphQL
+/// type name, looked up in a few comparisons (it is read for every request).
 #[derive(Debug, Default, Clone)]
-pub(super) struct CatalogSizes(HashMap<&'static str, u64>);
+pub(super) struct CatalogSizes([(&'static str, u64); 5]);
 
 impl CatalogSizes {
     /// The sizes now.
-    pub(super) async fn of(store: &Store) -> crate::error::Result<Self> {
-        Ok(Self(HashMap::from([
+    async fn of(store: &Store) -> crate::error::Result<Self> {
+        Ok(Self([
             ("Province", store.catalog_size::<domain::Province>().await?),
             (
                 "TradePartner",
@@ -170,7 +172,35 @@ impl CatalogSizes {
                 "FreightRoute",
                 store.catalog_size::<domain::FreightRoute>().await?,
             ),
-        ])))
+        ]))
+    }
+
+    /// The sizes at the store's current revision: those read last, unless
+    /// a commit came since.
+    pub(super) async fn current(
+        store: &Store,
+        last: &Mutex<Option<(u64, CatalogSizes)>>,
+    ) -> crate::error::Result<Self> {
+        // Read before the sizes: a write during the read has a later
+        // revision, so the next request reads them again.
+        let revision = store.revision().await?;
+        let lock = || last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((at, sizes)) = lock().as_ref() {
+            if *at == revision {
+                return Ok(sizes.clone());
+            }
+        }
+        let sizes = Self::of(store).await?;
+        *lock() = Some((revision, sizes.clone()));
+        Ok(sizes)
+    }
+
+    /// The size of the catalog of records of GraphQL type `type_name`.
+    fn of_type(&self, type_name: &str) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == type_name)
+            .map(|(_, size)| *size)
     }
 }
 
@@ -205,7 +235,7 @@ impl Measure {
     pub(super) async fn scan_cost(&self, store: &Store, max_scan: u64) -> u64 {
         let mut total: u64 = 0;
         for term in &self.scans {
-            let Some(filter) = filter_of(term.filter.clone(), store).await else {
+            let Some(filter) = filter_of(term, store).await else {
                 continue;
             };
             // A store that cannot say leaves the term to its limit.
@@ -222,14 +252,19 @@ impl Measure {
     }
 }
 
-/// The domain filter of a filter value, a province by name looked up;
-/// `None` when the value is not one (the request then fails before it
-/// scans anything).
-async fn filter_of(value: Option<Value>, store: &Store) -> Option<domain::ShipmentFilter> {
-    let Some(value) = value.filter(|value| *value != Value::Null) else {
-        return Some(domain::ShipmentFilter::default());
+/// The domain filter of a term that may read past what it returns, a
+/// province by name looked up; `None` when its page size or a counter
+/// bounds it, or when the value is not a filter (the request then fails
+/// before it scans anything).
+async fn filter_of(term: &ScanTerm, store: &Store) -> Option<domain::ShipmentFilter> {
+    let value = term.filter.clone().filter(|value| *value != Value::Null);
+    let input = match value {
+        Some(value) => ShipmentFilterInput::parse(Some(value)).ok()?,
+        None => ShipmentFilterInput::default(),
     };
-    let input = ShipmentFilterInput::parse(Some(value)).ok()?;
+    if Store::shipment_scan_is_bounded(&input.conditions().ok()?, term.nested, term.order) {
+        return None;
+    }
     input.resolve_with(store).await.ok()
 }
 
@@ -375,11 +410,7 @@ impl<'a> Walker<'a> {
         if let Some(default) = shape.first_default {
             return self.number(field, "first").unwrap_or(default);
         }
-        self.sizes
-            .0
-            .get(shape.type_name.as_str())
-            .copied()
-            .unwrap_or(1)
+        self.sizes.of_type(&shape.type_name).unwrap_or(1)
     }
 
     /// Notes the page of a shipment connection, and its count when

@@ -823,6 +823,20 @@ impl Store {
         budget.charge(n as u64)
     }
 
+    /// Whether a page (`order` given) or a count over `filter` is bounded
+    /// without the scan budget: by one counter, or by its page size. Only
+    /// which conditions the filter sets matters.
+    pub fn shipment_scan_is_bounded(
+        filter: &ShipmentFilter,
+        nested: bool,
+        order: Option<ShipmentOrderField>,
+    ) -> bool {
+        matches!(
+            Shape::of(filter, nested, order),
+            Shape::Counter | Shape::Bounded
+        )
+    }
+
     /// The most a page (`order` given) or a count (`order` none) over
     /// `filter` may charge a request's scan budget: the size of the index
     /// it would read, from the counters, when it reads records its filter
@@ -836,10 +850,10 @@ impl Store {
         nested: bool,
         order: Option<ShipmentOrderField>,
     ) -> Result<u64> {
-        let shape = Shape::of(filter, nested, order);
-        if matches!(shape, Shape::Counter | Shape::Bounded) {
+        if Self::shipment_scan_is_bounded(filter, nested, order) {
             return Ok(0);
         }
+        let shape = Shape::of(filter, nested, order);
         let mut size = None::<u64>;
         for facet in FACETS {
             if let Some(value) = facet.wanted(filter) {

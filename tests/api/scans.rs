@@ -44,6 +44,16 @@ async fn plain_lists_cost_by_their_type_and_combined_filters_by_the_index_they_s
         cost(&app, r#"{ province(code: "CN-GD") { hubs { code } } }"#).await,
         json!(12)
     );
+    // A new hub counts at once.
+    app.write(
+        "mutation ($input: CreateHubInput!) { createHub(input: $input) { hub { code } } }",
+        json!({ "input": { "code": "PORT-NINGBO", "name": "Ningbo-Zhoushan Port", "kind": "SEAPORT", "province": "Zhejiang" } }),
+    )
+    .await;
+    assert_eq!(
+        cost(&app, r#"{ province(code: "CN-GD") { hubs { code } } }"#).await,
+        json!(13)
+    );
     // freightRoutes + nodes + 1 × (provinces + 31 × code) = 34.
     assert_eq!(
         cost(

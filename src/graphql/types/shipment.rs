@@ -137,7 +137,7 @@ impl Shipment {
 
 /// Conditions on shipments; all given conditions must hold. Codes are
 /// matched case-insensitively; a province may also be named ("guangdong").
-#[derive(InputObject, Default)]
+#[derive(InputObject, Default, Clone)]
 #[graphql(name = "ShipmentFilter")]
 pub struct ShipmentFilterInput {
     /// Leaves from this province: "CN-GD", "GD" or "Guangdong".
@@ -169,6 +169,17 @@ impl ShipmentFilterInput {
             None => None,
         };
         self.resolve_codes(origin_province).api()
+    }
+
+    /// Which conditions the filter sets, for deciding whether its cost needs
+    /// the store at all: the codes resolved, a province standing in for the
+    /// one spelt (looking it up costs more than the rest of measuring).
+    pub fn conditions(&self) -> Result<domain::ShipmentFilter, Error> {
+        let stand_in = match &self.origin_province {
+            Some(_) => Some(domain::ProvinceCode::parse("CN-GD")?),
+            None => None,
+        };
+        self.clone().resolve_codes(stand_in)
     }
 
     /// Resolves the codes as [`ShipmentFilterInput::resolve`] does, a
