@@ -559,15 +559,8 @@ def write_report(results):
         + (f" `{shlex.join(settings['server_flags'])}`" if settings.get("server_flags") else "")
         + f", `RUST_LOG={settings['rust_log']}`, pinned to core"
         f" {load.SERVER_CORE} (`taskset`, so one actix worker).",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
-        f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
-        f"- Load average (1, 5, 15 min) at the start: {results['started']['loadavg']},"
-        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start (CPU"
-        " share over each one's life, from ps):"
-        f" {', '.join(results['started']['busiest'])}.",
     ]
-    if settings["note"]:
-        lines.append(f"- Machine state: {settings['note']}")
+    lines += load.machine_lines(results, settings["note"])
     lines += [
         f"- Victim: `{VICTIM_QUERY}` from {VICTIM_ADDRESS}, one HTTP/1.1 keep-alive"
         f" connection, one request at a time with {settings['victim_pause_s'] * 1000:g} ms"

@@ -664,15 +664,8 @@ def write_report(results, output, svg_path):
         + (" (quick mode: one short run per measurement, figures are indicative only)"
            if settings["quick"] else ""),
         f"- Date: {machine['date']}; commit {machine['commit']}",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
-        f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
-        f"- Load average (1, 5, 15 min) at the start: {results['started']['loadavg']},"
-        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start (CPU"
-        " share over each one's life, from ps):"
-        f" {', '.join(results['started']['busiest'])}.",
     ]
-    if settings["note"]:
-        lines.append(f"- Machine state: {settings['note']}")
+    lines += machine_lines(results, settings["note"])
     lines += [
         f"- Databases: {settings['shipments']:,} synthetic shipments (large) and"
         f" {settings['small_shipments']:,} (small), besides the seed records.",
@@ -870,6 +863,23 @@ def kept_sections(output):
     old = output.read_text()
     at = old.find(MARKER_START)
     return "" if at < 0 else "\n" + old[at:]
+
+
+def machine_lines(results, note):
+    """The report's lines on the machine: what it is, how loaded it was at the
+    start and the end of the run, and what else it was doing (`--note`)."""
+    machine = results["machine"]
+    lines = [
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
+        f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
+        f"- Load average (1, 5, 15 min) at the start: {results['started']['loadavg']},"
+        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start (CPU"
+        " share over each one's life, from ps):"
+        f" {', '.join(results['started']['busiest'])}.",
+    ]
+    if note:
+        lines.append(f"- Machine state: {note}")
+    return lines
 
 
 def write_section(path, script, report):

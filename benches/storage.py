@@ -409,15 +409,8 @@ def write_report(results):
         f"- Command: `{settings['command']}`"
         + (" (quick mode: short runs, figures are indicative only)" if settings["quick"] else ""),
         f"- Date: {machine['date']}; commit {machine['commit']}",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB,"
-        f" Linux {machine['kernel']}; {machine['rustc']}; {machine['wrk']}",
-        f"- Load average (1, 5, 15 min) at the start: {results['started']['loadavg']},"
-        f" at the end: {results['finished']['loadavg']}. Busiest processes at the start (CPU"
-        " share over each one's life, from ps):"
-        f" {', '.join(results['started']['busiest'])}.",
     ]
-    if settings["note"]:
-        lines.append(f"- Machine state: {settings['note']}")
+    lines += load.machine_lines(results, settings["note"])
     lines += [
         f"- Before: `{results['binaries']['before']['tradegraph']['path']}` (sha256"
         f" {results['binaries']['before']['tradegraph']['sha256'][:12]}); after:"
