@@ -137,7 +137,15 @@ async fn a_count_past_the_scan_limit_is_refused_with_the_limit_and_advice() {
     );
     // Only the page read: a batch of 21 within the limit, then one of 64,
     // after which it stopped.
-    assert_eq!(app.store.scanned_records(), sea.min(synthetic).min(21 + 64));
+    let read = sea.min(synthetic).min(21 + 64);
+    assert_eq!(app.store.scanned_records(), read);
+    let metrics = app.get_with("/metrics", &[]).await.body;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == format!("tradegraph_scanned_records_total {read}")),
+        "{metrics}"
+    );
     // One condition and a date range counts index entries, a unit per 64:
     // within the limit, and exact (every synthetic shipment has a date).
     assert_eq!((synthetic, dated), (400, 400));
