@@ -291,7 +291,11 @@ fn acknowledged_writes_survive_sigkill() {
 
 #[test]
 fn acknowledging_before_the_flush_is_caught() {
-    let (problems, _, _) = run(3, true);
+    // Whether a kill finds acknowledged writes still in sled's buffers is a
+    // matter of timing: usually in the first cycle, but seen not in three
+    // (seed 9583765297524089320). The run stops at the first loss, so more
+    // cycles cost time only when the losses are slow to show.
+    let (problems, _, _) = run(10, true);
 
     assert!(
         !problems.is_empty(),
