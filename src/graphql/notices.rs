@@ -4,12 +4,13 @@
 //! `extensions.notices`, each with a `code` from the table of codes, a
 //! `message` and the `path` of the field it concerns.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Context, Name, Response, Value};
 
 use super::codes;
+use crate::store::ScanBudget;
 
 /// The notices of one request. A std mutex: held only to push or take.
 #[derive(Default)]
@@ -33,12 +34,16 @@ impl Notices {
     }
 }
 
-/// Notes that the page of the field being resolved stopped at the scan
-/// limit of `limit` records.
-pub(super) fn scan_limit(ctx: &Context<'_>, limit: u64) {
-    let Some(notices) = ctx.data_opt::<std::sync::Arc<Notices>>() else {
+/// Notes that the page of the field being resolved stopped at the
+/// request's scan limit.
+pub(super) fn scan_limit(ctx: &Context<'_>) {
+    let (Some(notices), Some(budget)) = (
+        ctx.data_opt::<Arc<Notices>>(),
+        ctx.data_opt::<Arc<ScanBudget>>(),
+    ) else {
         return;
     };
+    let limit = budget.limit();
     let path: Vec<Value> = ctx
         .path_node
         .map(|node| node.to_string_vec())

@@ -768,8 +768,9 @@ impl Store {
 
     async fn shipment_count(&self, filter: &ShipmentFilter, budget: &ScanBudget) -> Result<u64> {
         filter.validate()?;
-        let (facet, value) = self.choose_index(filter, [None, None]).await?;
-        let prefix = scope(facet, &value, BY_DEPARTURE);
+        let narrowest = self.narrowest(filter).await?;
+        let (facet, value) = (narrowest.facet, &narrowest.value);
+        let prefix = scope(facet, value, BY_DEPARTURE);
         let (lower, upper) = date_bounds(&prefix, filter);
         let mut range = KeyRange::new(lower, upper);
         let (backend, index) = (self.backend.as_ref(), Space::ShipmentIndex);
@@ -777,10 +778,10 @@ impl Store {
             limit: budget.limit(),
         };
         match Shape::of(filter, false, None) {
-            Shape::Counter => return self.counter(facet, &value).await,
+            Shape::Counter => return narrowest.size(self).await,
             Shape::Entries => return blocks::count(backend, index, &prefix, &range, budget).await,
             Shape::Records if !filter.is_dated() => {
-                if self.counter(facet, &value).await? > budget.remaining() {
+                if narrowest.size(self).await? > budget.remaining() {
                     return Err(over_budget());
                 }
             }
@@ -853,19 +854,8 @@ impl Store {
         if Self::shipment_scan_is_bounded(filter, nested, order) {
             return Ok(0);
         }
-        let shape = Shape::of(filter, nested, order);
-        let mut size = None::<u64>;
-        for facet in FACETS {
-            if let Some(value) = facet.wanted(filter) {
-                let count = self.counter(facet, &value).await?;
-                size = Some(size.map_or(count, |size| size.min(count)));
-            }
-        }
-        let size = match size {
-            Some(size) => size,
-            None => self.counter(Facet::All, &[]).await?,
-        };
-        Ok(match shape {
+        let size = self.narrowest(filter).await?.size(self).await?;
+        Ok(match Shape::of(filter, nested, order) {
             Shape::Entries => size.div_ceil(blocks::MAX_ENTRIES as u64),
             _ => size,
         })
@@ -879,35 +869,63 @@ impl Store {
         filter: &ShipmentFilter,
         cursors: [Option<&Position>; 2],
     ) -> Result<(Facet, Vec<u8>)> {
-        let candidates: Vec<(Facet, Vec<u8>)> = FACETS
-            .iter()
-            .filter_map(|facet| facet.wanted(filter).map(|value| (*facet, value)))
-            .collect();
-        if candidates.is_empty() {
-            return Ok((Facet::All, Vec::new()));
-        }
-        let pinned = candidates.iter().find(|(facet, _)| {
-            cursors
+        let pinned = FACETS.iter().find_map(|facet| {
+            let value = facet.wanted(filter)?;
+            let owned = cursors
                 .iter()
                 .flatten()
-                .any(|position| Listing::owns(position, facet.tag()))
+                .any(|position| Listing::owns(position, facet.tag()));
+            owned.then_some((*facet, value))
         });
         if let Some(chosen) = pinned {
-            return Ok(chosen.clone());
+            return Ok(chosen);
         }
-        let mut narrowest = None;
-        for (facet, value) in candidates {
+        let Narrowest { facet, value, .. } = self.narrowest(filter).await?;
+        Ok((facet, value))
+    }
+
+    /// The index of the filter's conditions that holds the fewest entries
+    /// by its counter, with that size; the list of every shipment, its size
+    /// not read, when the filter has no condition.
+    async fn narrowest(&self, filter: &ShipmentFilter) -> Result<Narrowest> {
+        let mut narrowest = Narrowest {
+            facet: Facet::All,
+            value: Vec::new(),
+            size: None,
+        };
+        for facet in FACETS {
+            let Some(value) = facet.wanted(filter) else {
+                continue;
+            };
             let size = self.counter(facet, &value).await?;
-            if narrowest
-                .as_ref()
-                .is_none_or(|(smallest, _, _)| size < *smallest)
-            {
-                narrowest = Some((size, facet, value));
+            if narrowest.size.is_none_or(|smallest| size < smallest) {
+                narrowest = Narrowest {
+                    facet,
+                    value,
+                    size: Some(size),
+                };
             }
         }
-        Ok(narrowest
-            .map(|(_, facet, value)| (facet, value))
-            .unwrap_or((Facet::All, Vec::new())))
+        Ok(narrowest)
+    }
+}
+
+/// The index and value a filter scans, and how many entries it holds when
+/// choosing it read that (`None` for the list of every shipment).
+struct Narrowest {
+    facet: Facet,
+    value: Vec<u8>,
+    size: Option<u64>,
+}
+
+impl Narrowest {
+    /// How many entries the index holds: the size read when it was chosen,
+    /// else its counter now.
+    async fn size(&self, store: &Store) -> Result<u64> {
+        match self.size {
+            Some(size) => Ok(size),
+            None => store.counter(self.facet, &self.value).await,
+        }
     }
 }
 

@@ -15,8 +15,7 @@ use crate::graphql::ids::NodeId;
 use crate::graphql::loaders::{load, load_optional, ProvinceSpelling};
 use crate::graphql::notices;
 use crate::graphql::scalars::Date;
-use crate::store::{ScanBudget, ShipmentQuery as PageQuery, Store};
-use std::sync::Arc;
+use crate::store::{ShipmentQuery as PageQuery, Store};
 
 /// A consignment of goods moving from China to a partner.
 #[derive(Clone)]
@@ -347,10 +346,7 @@ pub async fn shipment_connection(
     };
     let page: domain::Page<domain::Shipment> = load(ctx, query).await?.unwrap_or_default();
     if page.stopped_at.is_some() {
-        let limit = ctx
-            .data_opt::<Arc<ScanBudget>>()
-            .map_or(0, |budget| budget.limit());
-        notices::scan_limit(ctx, limit);
+        notices::scan_limit(ctx);
     }
     Ok(Connection::new(
         page.map(Shipment),
