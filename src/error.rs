@@ -44,6 +44,12 @@ pub enum Error {
     #[error("the request ran past its time limit and was stopped")]
     DeadlineExceeded,
 
+    /// The store cannot be reached, or did not answer in time (a cluster
+    /// that lost its quorum). Clients see `UNAVAILABLE`, with HTTP status
+    /// 503, and may retry; the server recovers by itself.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+
     /// Another process holds the database. Only the command line sees this.
     #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
     DatabaseInUse {

@@ -1,7 +1,7 @@
 //! The change feed of a backend that has none of its own: what each commit
 //! wrote, kept in memory in revision order for a bounded while.
 //!
-//! Commits finish in any order, but the feed and the revision it reports
+//! On an embedded store commits finish in any order, but the feed and the revision it reports
 //! advance only over an unbroken run of revisions, so that a reader that
 //! sees revision `r` sees every commit up to `r`, and a feed read never
 //! skips a commit that is about to be recorded.
@@ -98,6 +98,40 @@ impl ChangeLog {
             inner.bytes += next.size();
             inner.records.push_back(next);
         }
+        Self::trim(&mut inner);
+        self.revision.store(revision, Ordering::SeqCst);
+    }
+
+    /// Records a commit that arrives after every commit before it (a
+    /// watch delivers them so): its revision is above the last one's, by
+    /// any amount, since a shared store's revisions also count other
+    /// deployments' writes.
+    #[cfg(feature = "etcd")]
+    pub(super) fn append(&self, record: CommitRecord) {
+        let mut inner = self.lock();
+        let revision = record.revision;
+        if revision <= self.revision() {
+            return;
+        }
+        inner.bytes += record.size();
+        inner.records.push_back(Arc::new(record));
+        Self::trim(&mut inner);
+        self.revision.store(revision, Ordering::SeqCst);
+    }
+
+    /// Forgets every commit and starts again at `revision`: the feed no
+    /// longer reaches back before it.
+    #[cfg(feature = "etcd")]
+    pub(super) fn reset(&self, revision: u64) {
+        let mut inner = self.lock();
+        inner.records.clear();
+        inner.waiting.clear();
+        inner.bytes = 0;
+        inner.reaches_back_to = revision;
+        self.revision.store(revision, Ordering::SeqCst);
+    }
+
+    fn trim(inner: &mut Inner) {
         while inner.records.len() > MAX_RECORDS || inner.bytes > MAX_BYTES {
             let Some(oldest) = inner.records.pop_front() else {
                 break;
@@ -105,7 +139,6 @@ impl ChangeLog {
             inner.bytes -= oldest.size();
             inner.reaches_back_to = oldest.revision;
         }
-        self.revision.store(revision, Ordering::SeqCst);
     }
 
     /// The commits after `after`, or `None` when they are no longer kept.

@@ -8,9 +8,12 @@
 //! key layout above uses a backend (records, indexes, pagination), which is
 //! tested with the store.
 //!
-//! Every assertion is of exact values. Revisions are asserted relative to
-//! the revision a test starts from, because the contract promises that each
-//! commit advances it by one, not where a fresh database starts.
+//! Every assertion is of exact values. Revisions are asserted against the
+//! revisions commits return, because the contract promises that each
+//! commit's revision is above every earlier one and is the revision the
+//! backend then reports, not where a fresh database starts nor by how much
+//! it rises: a store shared with other deployments (etcd) counts their
+//! commits too.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -45,7 +48,7 @@ macro_rules! contract_tests {
             a_commit_whose_checks_hold_applies_everything,
             increments_return_the_counters_after_them_and_stop_at_zero,
             concurrent_increments_are_serialized,
-            each_commit_advances_the_revision_by_one,
+            each_commit_advances_the_revision,
             the_change_feed_holds_every_commit_after_a_revision,
             allocations_are_consecutive_blocks_from_one,
             concurrent_allocations_never_overlap,
@@ -55,6 +58,7 @@ macro_rules! contract_tests {
             spaces_are_separate,
             an_allocation_past_the_last_id_is_refused,
             clearing_a_space_empties_it_alone,
+            a_descending_scan_of_a_large_range_returns_its_last_keys,
         );
     };
     (@each $harness:expr; $($property:ident),* $(,)?) => {
@@ -332,13 +336,16 @@ pub(crate) async fn a_commit_whose_checks_hold_applies_everything(harness: &impl
     let outcome = backend.commit(commit).await.unwrap();
 
     // Assert
-    assert_eq!(
-        outcome,
-        Outcome::Committed {
-            revision: revision + 1,
-            counters: vec![5]
-        }
-    );
+    let Outcome::Committed {
+        revision: committed,
+        counters,
+    } = outcome
+    else {
+        panic!("the commit conflicted")
+    };
+    assert!(committed > revision);
+    assert_eq!(counters, vec![5]);
+    assert_eq!(backend.revision().await.unwrap(), committed);
     assert_eq!(
         get(&*backend, Space::Partners, b"present").await,
         Some(b"new".to_vec())
@@ -402,9 +409,10 @@ const N_THREADS: usize = 8;
 const N_PER_THREAD: usize = 50;
 
 /// Commits from many threads at once, each raising one counter by 1: no
-/// increment is lost, each commit sees its own counter value and revision,
-/// and the feed holds them in revision order with the counter rising by one
-/// per revision (the counter and the revision change in one atomic step).
+/// increment is lost, each commit sees its own counter value and a
+/// revision of its own, and the feed holds them in revision order with the
+/// counter rising by one per commit (the counter and the revision change
+/// in one atomic step).
 pub(crate) async fn concurrent_increments_are_serialized(harness: &impl Harness) {
     // Arrange
     let backend = harness.open().await;
@@ -429,25 +437,29 @@ pub(crate) async fn concurrent_increments_are_serialized(harness: &impl Harness)
         counter(&*backend, Space::ShipmentCounts, b"n").await,
         n_commits
     );
-    let mut revisions: Vec<u64> = per_thread.iter().flatten().map(|seen| seen.0).collect();
-    revisions.sort_unstable();
-    assert_eq!(
-        revisions,
-        (start + 1..=start + n_commits).collect::<Vec<_>>()
-    );
-    let mut counters: Vec<u64> = per_thread
+    let mut seen: Vec<(u64, u64)> = per_thread
         .iter()
         .flatten()
-        .map(|(_, counters)| counters[0])
+        .map(|(revision, counters)| (*revision, counters[0]))
         .collect();
-    counters.sort_unstable();
-    assert_eq!(counters, (1..=n_commits).collect::<Vec<_>>());
-    assert_eq!(revision(&*backend).await, start + n_commits);
+    seen.sort_unstable();
+    assert!(seen[0].0 > start);
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "two commits share a revision"
+    );
+    // In revision order, the counter rises by one per commit.
+    assert_eq!(
+        seen.iter().map(|(_, counter)| *counter).collect::<Vec<_>>(),
+        (1..=n_commits).collect::<Vec<_>>()
+    );
+    assert_eq!(revision(&*backend).await, seen[seen.len() - 1].0);
     let feed = backend.changes(start).await.unwrap().unwrap();
-    let expected: Vec<CommitRecord> = (1..=n_commits)
-        .map(|step| CommitRecord {
-            revision: start + step,
-            changes: vec![counter_change(Space::ShipmentCounts, b"n", step)],
+    let expected: Vec<CommitRecord> = seen
+        .iter()
+        .map(|(revision, counter)| CommitRecord {
+            revision: *revision,
+            changes: vec![counter_change(Space::ShipmentCounts, b"n", *counter)],
         })
         .collect();
     assert_eq!(
@@ -458,10 +470,10 @@ pub(crate) async fn concurrent_increments_are_serialized(harness: &impl Harness)
     );
 }
 
-/// Every successful commit advances the revision by exactly one and
-/// returns it; a conflicting or refused commit does not; the revision
-/// survives a reopen and counts on from there.
-pub(crate) async fn each_commit_advances_the_revision_by_one(harness: &impl Harness) {
+/// Every successful commit advances the revision and returns it, and the
+/// backend then reports it; a conflicting or refused commit does not; the
+/// revision survives a reopen and counts on from there.
+pub(crate) async fn each_commit_advances_the_revision(harness: &impl Harness) {
     // Arrange
     let backend = harness.open().await;
     let start = revision(&*backend).await;
@@ -477,43 +489,31 @@ pub(crate) async fn each_commit_advances_the_revision_by_one(harness: &impl Harn
     refused.put(Space::National, b"2026", b"two");
 
     // Act and Assert
-    assert_eq!(
-        backend.commit(put).await.unwrap(),
-        Outcome::Committed {
-            revision: start + 1,
-            counters: vec![]
-        }
-    );
-    assert_eq!(revision(&*backend).await, start + 1);
-    assert_eq!(
-        backend.commit(increment).await.unwrap(),
-        Outcome::Committed {
-            revision: start + 2,
-            counters: vec![2]
-        }
-    );
-    assert_eq!(revision(&*backend).await, start + 2);
+    let (first, counters) = commit_ok(&*backend, put).await;
+    assert!(first > start);
+    assert_eq!(counters, Vec::<u64>::new());
+    assert_eq!(revision(&*backend).await, first);
+    let (second, counters) = commit_ok(&*backend, increment).await;
+    assert!(second > first);
+    assert_eq!(counters, vec![2]);
+    assert_eq!(revision(&*backend).await, second);
     assert_eq!(
         backend.commit(conflicting).await.unwrap(),
         Outcome::Conflict
     );
-    assert_eq!(revision(&*backend).await, start + 2);
+    assert_eq!(revision(&*backend).await, second);
     assert!(backend.commit(refused).await.is_err());
-    assert_eq!(revision(&*backend).await, start + 2);
+    assert_eq!(revision(&*backend).await, second);
 
     backend.make_durable().await.unwrap();
     let backend = harness.reopen(backend).await;
-    assert_eq!(revision(&*backend).await, start + 2);
+    assert_eq!(revision(&*backend).await, second);
     let mut after_reopen = Commit::default();
     after_reopen.delete(Space::National, b"2024");
-    assert_eq!(
-        backend.commit(after_reopen).await.unwrap(),
-        Outcome::Committed {
-            revision: start + 3,
-            counters: vec![]
-        }
-    );
-    assert_eq!(revision(&*backend).await, start + 3);
+    let (third, counters) = commit_ok(&*backend, after_reopen).await;
+    assert!(third > second);
+    assert_eq!(counters, Vec::<u64>::new());
+    assert_eq!(revision(&*backend).await, third);
 }
 
 /// The feed after a revision holds exactly the commits after it, in
@@ -527,7 +527,7 @@ pub(crate) async fn the_change_feed_holds_every_commit_after_a_revision(harness:
     let mut first = Commit::default();
     first.put(Space::Routes, b"a", b"1");
     first.put(Space::Hubs, b"b", b"2");
-    commit_ok(&*backend, first).await;
+    let (first_revision, _) = commit_ok(&*backend, first).await;
     let mut conflicting = Commit::default();
     conflicting.check_absent(Space::Routes, b"a");
     conflicting.put(Space::Routes, b"c", b"3");
@@ -545,16 +545,16 @@ pub(crate) async fn the_change_feed_holds_every_commit_after_a_revision(harness:
     second.put(Space::Routes, b"e", b"5");
     second.increment(Space::ShipmentCounts, b"n", 4);
     second.increment(Space::ShipmentCounts, b"m", -1);
-    commit_ok(&*backend, second).await;
+    let (second_revision, _) = commit_ok(&*backend, second).await;
     let first_record = Arc::new(CommitRecord {
-        revision: start + 1,
+        revision: first_revision,
         changes: vec![
             put_change(Space::Routes, b"a", b"1"),
             put_change(Space::Hubs, b"b", b"2"),
         ],
     });
     let second_record = Arc::new(CommitRecord {
-        revision: start + 2,
+        revision: second_revision,
         changes: vec![
             Change {
                 space: Space::Routes,
@@ -569,14 +569,14 @@ pub(crate) async fn the_change_feed_holds_every_commit_after_a_revision(harness:
 
     // Act
     let from_start = backend.changes(start).await.unwrap();
-    let from_first = backend.changes(start + 1).await.unwrap();
-    let from_now = backend.changes(start + 2).await.unwrap();
+    let from_first = backend.changes(first_revision).await.unwrap();
+    let from_now = backend.changes(second_revision).await.unwrap();
 
     // Assert
     assert_eq!(from_start, Some(vec![first_record, second_record.clone()]));
     assert_eq!(from_first, Some(vec![second_record]));
     assert_eq!(from_now, Some(vec![]));
-    assert_eq!(revision(&*backend).await, start + 2);
+    assert_eq!(revision(&*backend).await, second_revision);
 }
 
 /// Ids start at 1 and come in consecutive blocks of the size asked for,
@@ -1036,6 +1036,7 @@ where
                     let (backend, ready, work) = (Arc::clone(&backend), &ready, &work);
                     scope.spawn(move || {
                         let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
                             .build()
                             .unwrap();
                         ready.wait();
@@ -1111,6 +1112,76 @@ fn every_space_is_listed_once_at_its_index_under_its_own_name() {
     }
 }
 
+/// A descending scan with a limit returns the last keys of a range far
+/// larger than the limit, in reverse order, whatever its bounds: a
+/// backend may not answer it by reading the whole range's values, but it
+/// must answer it exactly.
+pub(crate) async fn a_descending_scan_of_a_large_range_returns_its_last_keys(
+    harness: &impl Harness,
+) {
+    // Arrange: 3,000 keys of two lengths, and keys in the spaces around.
+    let backend = harness.open().await;
+    let key = |n: u32| -> Vec<u8> {
+        match n % 3 {
+            0 => n.to_be_bytes().to_vec(),
+            _ => [&n.to_be_bytes()[..], b"-long"].concat(),
+        }
+    };
+    let entries: Vec<Entry> = (0..3000u32)
+        .map(|n| (key(n), n.to_string().into_bytes()))
+        .collect();
+    backend
+        .bulk_load(vec![
+            (Space::ShipmentIndex, entries),
+            (
+                Space::ShipmentCounts,
+                vec![(b"z".to_vec(), b"after".to_vec())],
+            ),
+            (
+                Space::ShipmentIdempotencyKeys,
+                vec![(b"a".to_vec(), b"b".to_vec())],
+            ),
+        ])
+        .await
+        .unwrap();
+    let values = |found: Vec<Entry>| -> Vec<u32> {
+        found
+            .into_iter()
+            .map(|(_, value)| String::from_utf8(value).unwrap().parse().unwrap())
+            .collect()
+    };
+    let cases: [(KeyRange, usize, Vec<u32>); 5] = [
+        (KeyRange::all(), 1, vec![2999]),
+        (KeyRange::all(), 5, vec![2999, 2998, 2997, 2996, 2995]),
+        (
+            KeyRange::new(Unbounded, Excluded(key(1000))),
+            3,
+            vec![999, 998, 997],
+        ),
+        (
+            KeyRange::new(Included(key(10)), Included(key(2000))),
+            700,
+            (1301..=2000).rev().collect(),
+        ),
+        (
+            KeyRange::new(Excluded(key(2990)), Unbounded),
+            100,
+            (2991..=2999).rev().collect(),
+        ),
+    ];
+
+    for (number, (range, limit, expected)) in cases.into_iter().enumerate() {
+        // Act
+        let found = backend
+            .scan(Space::ShipmentIndex, &range, Direction::Descending, limit)
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(values(found), expected, "case {number}");
+    }
+}
+
 /// The contract on sled, each test on a database in a directory of its own.
 mod sled_contract {
     use std::path::Path;
@@ -1177,4 +1248,41 @@ mod sled_contract {
     }
 
     contract_tests!(SledHarness::new());
+}
+
+/// The contract on etcd, each test under a key prefix of its own in the
+/// cluster `TRADEGRAPH_TEST_ETCD` names (`tests/etcd.sh` starts one).
+#[cfg(feature = "etcd")]
+mod etcd_contract {
+    use std::sync::Arc;
+
+    use super::Harness;
+    use crate::store::backend::{Backend, EtcdBackend};
+
+    /// One key prefix, new for every harness.
+    struct EtcdHarness {
+        options: crate::store::backend::EtcdOptions,
+    }
+
+    impl EtcdHarness {
+        fn new() -> Self {
+            Self {
+                options: crate::store::backend::etcd::test_options(),
+            }
+        }
+    }
+
+    impl Harness for EtcdHarness {
+        async fn open(&self) -> Arc<dyn Backend> {
+            Arc::new(EtcdBackend::open(self.options.clone()).await.unwrap())
+        }
+
+        async fn reopen(&self, old: Arc<dyn Backend>) -> Arc<dyn Backend> {
+            assert_eq!(Arc::strong_count(&old), 1, "the old backend is shared");
+            drop(old);
+            self.open().await
+        }
+    }
+
+    contract_tests!(EtcdHarness::new());
 }

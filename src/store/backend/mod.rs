@@ -18,12 +18,16 @@
 mod changes;
 #[cfg(test)]
 pub(super) mod contract;
+#[cfg(feature = "etcd")]
+pub(crate) mod etcd;
 mod sled;
 
 use std::ops::Bound;
 use std::sync::Arc;
 
 pub use self::changes::{Change, CommitRecord};
+#[cfg(feature = "etcd")]
+pub use self::etcd::{EtcdBackend, EtcdOptions, EtcdTls, MAX_REQUEST_BYTES, MAX_TXN_OPS};
 pub use self::sled::{SledBackend, SledOptions};
 use crate::domain::Direction;
 use crate::error::{Error, Result};

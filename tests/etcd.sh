@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The cluster suites: installs etcd and protoc when missing (Debian
+# packages), runs clippy and the unit tests with `--features etcd` against
+# a single-member cluster it starts (the backend contract among them), and
+# then the whole API suite a second time on etcd, one key prefix per test.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/.."
+source "$here/etcd/cluster.sh"
+
+echo "== etcd and protoc"
+etcd_install
+
+echo "== cargo clippy --features etcd"
+cargo clippy --all-targets --locked --features etcd -- -D warnings
+
+echo "== a single-member etcd cluster"
+etcd_start_single single
+echo "members at $ETCD_URLS"
+export TRADEGRAPH_TEST_ETCD="$ETCD_URLS"
+
+echo "== cargo test --features etcd (the library, on sled and etcd)"
+cargo test --locked --features etcd --lib
