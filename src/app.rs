@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use crate::auth::WriteTokens;
-use crate::config::{DatabaseArgs, LogFormat, PersistedArgs, ServeArgs};
+use crate::config::{DatabaseArgs, LogFormat, PersistedArgs, ServeArgs, StoreArgs};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::graphql::{
@@ -14,7 +14,7 @@ use crate::graphql::{
 };
 use crate::http::{HttpLimits, HttpSettings, TrustedProxies, WebSocketPolicy};
 use crate::seed::{self, SeedReport};
-use crate::store::{Store, StoreOptions};
+use crate::store::{Location, Store, StoreOptions};
 
 /// Starts logging to stderr: the level from `RUST_LOG` (default `info`);
 /// text with colours only on a terminal, or one JSON object per line.
@@ -31,10 +31,76 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
+/// Where `args` say the data lives, with the embedded database opened
+/// with `options`. Reads the TLS files named.
+pub fn location(args: &StoreArgs, options: StoreOptions) -> Result<Location> {
+    if args.etcd.urls.is_empty() {
+        return Ok(Location::Embedded {
+            path: args.data_dir.clone(),
+            options,
+        });
+    }
+    etcd_location(args)
+}
+
+#[cfg(not(feature = "etcd"))]
+fn etcd_location(_: &StoreArgs) -> Result<Location> {
+    Err(Error::bad_input(
+        "--etcd needs a tradegraph built with the etcd backend: cargo build --release --features etcd",
+    ))
+}
+
+#[cfg(feature = "etcd")]
+fn etcd_location(args: &StoreArgs) -> Result<Location> {
+    use crate::store::backend::{EtcdOptions, EtcdTls};
+    let etcd = &args.etcd;
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|source| Error::Io {
+            context: format!("cannot read the etcd {what} {}", path.display()),
+            source,
+        })
+    };
+    if etcd.etcd_prefix.is_empty() {
+        return Err(Error::bad_input(
+            "--etcd-prefix must not be empty: every key of the deployment starts with it",
+        ));
+    }
+    let tls =
+        match &etcd.etcd_ca_file {
+            Some(ca) => Some(EtcdTls {
+                ca: read(ca, "CA certificate")?,
+                identity: match (&etcd.etcd_cert_file, &etcd.etcd_key_file) {
+                    (Some(cert), Some(key)) => {
+                        Some((read(cert, "client certificate")?, read(key, "client key")?))
+                    }
+                    _ => None,
+                },
+            }),
+            None if etcd.etcd_cert_file.is_some() => return Err(Error::bad_input(
+                "--etcd-cert-file needs --etcd-ca-file: the client certificate is sent over TLS",
+            )),
+            None => None,
+        };
+    Ok(Location::Etcd(EtcdOptions {
+        endpoints: etcd.urls.clone(),
+        prefix: etcd.etcd_prefix.clone(),
+        tls,
+        user: etcd.etcd_user.clone().zip(etcd.etcd_password.clone()),
+        timeout: std::time::Duration::from_millis(etcd.etcd_timeout_ms.max(1)),
+    }))
+}
+
+/// The name held while a store is prepared: of several servers starting
+/// at once on one cluster, one seeds and the others wait, then find it
+/// seeded.
+const PREPARING: &str = "preparing";
+
 /// Opens the database, finishes a run of synthetic shipments a crash
 /// interrupted, and seeds it: always when `refresh` is set (the `seed`
 /// command), else only when no seeding run has completed on it (the
-/// server). Then adds the synthetic shipments asked for.
+/// server). Then adds the synthetic shipments asked for. All of it while
+/// holding the store's [`PREPARING`] name, so that on a shared store one
+/// process does it at a time.
 pub async fn prepare_database(
     args: &DatabaseArgs,
     refresh: bool,
@@ -46,7 +112,31 @@ pub async fn prepare_database(
     if !options.durable {
         tracing::warn!("--unsafe-ack-before-flush: acknowledged writes are lost on a crash");
     }
-    let mut store = Store::open(&args.data_dir, options).await?;
+    let location = location(&args.store, options)?;
+    let store = Store::connect(&location).await?;
+    let preparing = store.exclusive(PREPARING).await?;
+    let prepared = prepare_held(args, &location, store, refresh).await;
+    match prepared {
+        Ok((store, report)) => {
+            preparing.release().await?;
+            Ok((store, report))
+        }
+        Err(error) => {
+            // The error being reported matters more than a failed release,
+            // which the lock's lease ends anyway.
+            let _ = preparing.release().await;
+            Err(error)
+        }
+    }
+}
+
+/// [`prepare_database`]'s work, while the name is held.
+async fn prepare_held(
+    args: &DatabaseArgs,
+    location: &Location,
+    mut store: Store,
+    refresh: bool,
+) -> Result<(Store, Option<SeedReport>)> {
     // Before anything else writes: shipment writes are refused while a run
     // is unfinished.
     let mut bulk_written = seed::finish_synthetic_shipments(&store).await?;
@@ -66,10 +156,11 @@ pub async fn prepare_database(
         bulk_written += added;
     }
     store.flush().await?;
-    if bulk_written > 0 {
-        // Now, while the log is fresh in the page cache: otherwise the next
-        // start reads all of it from disk (46 s for a million shipments).
-        store = store.reopen(&args.data_dir, options).await?;
+    if let Some((path, options)) = location.embedded().filter(|_| bulk_written > 0) {
+        // Now, while sled's log is fresh in the page cache: otherwise the
+        // next start reads all of it from disk (46 s for a million
+        // shipments).
+        store = store.reopen(path, options).await?;
     }
     Ok((store, report))
 }
@@ -255,26 +346,40 @@ impl Application {
 /// `import`), which read each record about once.
 const COMMAND_CACHE_BYTES: u64 = 64 << 20;
 
-/// Opens a database that must already exist: a command that only reads it
-/// would otherwise create an empty one and report on that.
-async fn open_existing(data_dir: &std::path::Path) -> Result<Store> {
-    if !data_dir.is_dir() {
-        return Err(Error::bad_input(format!(
-            "no database at {}: the directory does not exist",
-            data_dir.display()
-        )));
-    }
-    Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES)).await
+/// Where a one-shot command's data lives.
+fn command_location(args: &StoreArgs) -> Result<Location> {
+    location(args, StoreOptions::new(COMMAND_CACHE_BYTES))
 }
 
-/// `tradegraph check`: checks the database in `data_dir`, writes each
-/// inconsistency to `out` and then a summary line (`ok: N records
-/// checked`), and returns whether the database is consistent.
-pub async fn check_database(
-    data_dir: &std::path::Path,
-    out: &mut impl std::io::Write,
-) -> Result<bool> {
-    let report = open_existing(data_dir).await?.check().await?;
+/// Opens a database that must already exist: a command that only reads it
+/// would otherwise create an empty one and report on that.
+async fn open_existing(args: &StoreArgs) -> Result<Store> {
+    let location = command_location(args)?;
+    if let Some((path, _)) = location.embedded() {
+        if !path.is_dir() {
+            return Err(Error::bad_input(format!(
+                "no database at {}: the directory does not exist",
+                path.display()
+            )));
+        }
+    }
+    let store = Store::connect(&location).await?;
+    // A cluster has no directory to look for: a prefix with nothing under
+    // it is no database.
+    if location.embedded().is_none() && !store.holds_records().await? {
+        return Err(Error::bad_input(format!(
+            "no database at {}: it holds no records",
+            location.describe()
+        )));
+    }
+    Ok(store)
+}
+
+/// `tradegraph check`: checks the database, writes each inconsistency to
+/// `out` and then a summary line (`ok: N records checked`), and returns
+/// whether the database is consistent.
+pub async fn check_database(args: &StoreArgs, out: &mut impl std::io::Write) -> Result<bool> {
+    let report = open_existing(args).await?.check().await?;
     let mut lines = report.problems.clone();
     lines.push(if report.is_consistent() {
         format!("ok: {} records checked", report.records)
@@ -294,15 +399,12 @@ pub async fn check_database(
     Ok(report.is_consistent())
 }
 
-/// `tradegraph export`: writes the database in `data_dir` as JSON lines to
-/// the file `output` (synced to disk), or to standard output when `None`.
-/// Returns how many records it wrote. A failed export removes its file, so
-/// that no partial backup is left looking like a whole one.
-pub async fn export_database(
-    data_dir: &std::path::Path,
-    output: Option<&std::path::Path>,
-) -> Result<u64> {
-    let store = open_existing(data_dir).await?;
+/// `tradegraph export`: writes the database as JSON lines to the file
+/// `output` (synced to disk), or to standard output when `None`. Returns
+/// how many records it wrote. A failed export removes its file, so that no
+/// partial backup is left looking like a whole one.
+pub async fn export_database(args: &StoreArgs, output: Option<&std::path::Path>) -> Result<u64> {
+    let store = open_existing(args).await?;
     let Some(path) = output else {
         let mut out = std::io::BufWriter::new(std::io::stdout());
         return store.export(&mut out).await;
@@ -327,12 +429,9 @@ pub async fn export_database(
 }
 
 /// `tradegraph import`: restores the backup in the file `input`, or on
-/// standard input when `None`, into the empty database in `data_dir`
-/// (created when missing). Returns how many records it wrote.
-pub async fn import_database(
-    data_dir: &std::path::Path,
-    input: Option<&std::path::Path>,
-) -> Result<u64> {
+/// standard input when `None`, into an empty database (created when
+/// missing). Returns how many records it wrote.
+pub async fn import_database(args: &StoreArgs, input: Option<&std::path::Path>) -> Result<u64> {
     // Open the backup first, so that a wrong path creates no database.
     let file = input
         .map(|path| {
@@ -342,7 +441,7 @@ pub async fn import_database(
             })
         })
         .transpose()?;
-    let store = Store::open(data_dir, StoreOptions::new(COMMAND_CACHE_BYTES)).await?;
+    let store = Store::connect(&command_location(args)?).await?;
     match file {
         Some(file) => store.import(std::io::BufReader::new(file)).await,
         None => {

@@ -36,18 +36,19 @@ pub enum Command {
     /// Read the whole database and verify that every record decodes and
     /// that indexes and counters agree with the records. Prints each
     /// inconsistency and exits with 1 if there is any. The database must not
-    /// be in use.
+    /// be in use (an etcd cluster may: the check reads one revision at a
+    /// time, so a write while it runs can show as an inconsistency).
     Check {
-        /// The directory of the database to check (it must exist).
-        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
+        /// The database to check (it must exist).
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Write the whole database as JSON lines, the first a header. The
     /// database must not be in use.
     Export {
-        /// The directory of the database to export (it must exist).
-        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
+        /// The database to export (it must exist).
+        #[command(flatten)]
+        store: StoreArgs,
         /// The file to write (replaced if it exists); standard output if
         /// absent.
         #[arg(long)]
@@ -55,10 +56,10 @@ pub enum Command {
     },
     /// Restore a backup written by `export` into an empty database.
     Import {
-        /// The directory of the database to restore into (created when
-        /// missing; it must hold no records).
-        #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
+        /// The database to restore into (created when missing; it must
+        /// hold no records).
+        #[command(flatten)]
+        store: StoreArgs,
         /// The backup to read; standard input if absent.
         #[arg(long)]
         input: Option<PathBuf>,
@@ -289,12 +290,103 @@ impl LimitArgs {
     }
 }
 
+/// Where the data lives: the embedded database in a directory, or an etcd
+/// cluster (`--etcd`), which several servers can share.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The directory of the embedded database (created when missing);
+    /// unused with `--etcd`.
+    #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The cluster, when the data lives in etcd.
+    #[command(flatten)]
+    pub etcd: EtcdArgs,
+}
+
+impl StoreArgs {
+    /// The embedded database in `data_dir`.
+    pub fn at(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            etcd: EtcdArgs::default(),
+        }
+    }
+
+    /// Where the data lives, for messages: the directory or the cluster.
+    pub fn describe(&self) -> String {
+        match self.etcd.urls.is_empty() {
+            true => self.data_dir.display().to_string(),
+            false => format!(
+                "etcd {} under {}",
+                self.etcd.urls.join(","),
+                self.etcd.etcd_prefix
+            ),
+        }
+    }
+}
+
+/// The etcd cluster the data lives in (needs a build with `--features
+/// etcd`).
+#[derive(Debug, Clone, Args)]
+pub struct EtcdArgs {
+    /// Keep all data in this etcd cluster: its members' client URLs,
+    /// comma-separated (`http://10.0.0.1:2379,http://10.0.0.2:2379`;
+    /// `https://` with TLS). `--data-dir` is then unused.
+    #[arg(long = "etcd", env = "TRADEGRAPH_ETCD", value_delimiter = ',')]
+    pub urls: Vec<String>,
+    /// The key prefix of this deployment's data: several deployments (or
+    /// tests) can share one cluster under different prefixes.
+    #[arg(long, env = "TRADEGRAPH_ETCD_PREFIX", default_value = "tradegraph/")]
+    pub etcd_prefix: String,
+    /// The CA certificate (PEM) that signed the members' certificates:
+    /// turns TLS on.
+    #[arg(long, env = "TRADEGRAPH_ETCD_CA_FILE")]
+    pub etcd_ca_file: Option<PathBuf>,
+    /// This server's client certificate (PEM), for members that ask for one.
+    #[arg(long, env = "TRADEGRAPH_ETCD_CERT_FILE", requires = "etcd_key_file")]
+    pub etcd_cert_file: Option<PathBuf>,
+    /// The key (PEM) of `--etcd-cert-file`.
+    #[arg(long, env = "TRADEGRAPH_ETCD_KEY_FILE", requires = "etcd_cert_file")]
+    pub etcd_key_file: Option<PathBuf>,
+    /// The etcd user to authenticate as (with `--etcd-password`).
+    #[arg(long, env = "TRADEGRAPH_ETCD_USER", requires = "etcd_password")]
+    pub etcd_user: Option<String>,
+    /// That user's password; prefer the environment variable, which other
+    /// users of the machine cannot read from the process list.
+    #[arg(
+        long,
+        env = "TRADEGRAPH_ETCD_PASSWORD",
+        hide_env_values = true,
+        requires = "etcd_user"
+    )]
+    pub etcd_password: Option<String>,
+    /// How long one store call may take, retries across members included,
+    /// before the request fails with `UNAVAILABLE`.
+    #[arg(long, env = "TRADEGRAPH_ETCD_TIMEOUT_MS", default_value_t = 2000)]
+    pub etcd_timeout_ms: u64,
+}
+
+impl Default for EtcdArgs {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            etcd_prefix: "tradegraph/".into(),
+            etcd_ca_file: None,
+            etcd_cert_file: None,
+            etcd_key_file: None,
+            etcd_user: None,
+            etcd_password: None,
+            etcd_timeout_ms: 2000,
+        }
+    }
+}
+
 /// Where the database lives and what seeds it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The directory of the embedded database (created when missing).
-    #[arg(long, env = "TRADEGRAPH_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// A directory of seed files to use instead of those compiled in.
     #[arg(long, env = "TRADEGRAPH_SEED_DIR")]
     pub seed_dir: Option<PathBuf>,
@@ -319,7 +411,7 @@ impl DatabaseArgs {
     /// The database directory with every other setting at its default.
     pub fn at(data_dir: std::path::PathBuf) -> Self {
         Self {
-            data_dir,
+            store: StoreArgs::at(data_dir),
             seed_dir: None,
             synthetic_shipments: 0,
             cache_mb: 32,

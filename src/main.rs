@@ -25,9 +25,9 @@ fn main() -> ExitCode {
             println!("hash:  {hash}");
             println!("serve with --write-token-hash {hash}; send the token as Authorization: Bearer <token>");
         }),
-        Some(Command::Check { data_dir }) => {
+        Some(Command::Check { store }) => {
             let checked = tradegraph::http::block_on(tradegraph::app::check_database(
-                &data_dir,
+                &store,
                 &mut std::io::stdout(),
             ));
             match checked {
@@ -37,23 +37,23 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
             }
         }
-        Some(Command::Export { data_dir, output }) => {
+        Some(Command::Export { store, output }) => {
             tradegraph::http::block_on(tradegraph::app::export_database(
-                &data_dir,
+                &store,
                 output.as_deref(),
             ))
             .map(|n_records| {
                 // Standard error, since standard output may be the backup.
-                eprintln!("exported {n_records} records from {}", data_dir.display());
+                eprintln!("exported {n_records} records from {}", store.describe());
             })
         }
-        Some(Command::Import { data_dir, input }) => {
+        Some(Command::Import { store, input }) => {
             tradegraph::http::block_on(tradegraph::app::import_database(
-                &data_dir,
+                &store,
                 input.as_deref(),
             ))
             .map(|n_records| {
-                println!("imported {n_records} records into {}", data_dir.display());
+                println!("imported {n_records} records into {}", store.describe());
             })
         }
         None => tradegraph::http::block_on(async {

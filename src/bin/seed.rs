@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok((_, Some(report))) => {
             println!(
                 "seeded {}: {} added, {} updated, {} unchanged, {} kept (changed through the API)",
-                cli.database.data_dir.display(),
+                cli.database.store.describe(),
                 report.added,
                 report.updated,
                 report.unchanged,

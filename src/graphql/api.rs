@@ -77,6 +77,9 @@ pub enum Outcome {
     Refused(Response),
     /// It ran, and every error says a write needed a valid write token.
     Unauthenticated(Response),
+    /// The store was unavailable, before or while it ran (`UNAVAILABLE`):
+    /// the client should retry later. Its `data`, if any, is not sent.
+    Unavailable(Response),
     /// Refused before execution because the client's cost budget cannot
     /// pay for it now (`RATE_LIMITED`); it fits after `seconds`.
     RetryAfter {
@@ -109,17 +112,14 @@ impl Outcome {
     /// refusal is the rare path.
     fn before_execution(error: ServerError) -> Box<Self> {
         let response = Response::from_errors(vec![error]);
-        Box::new(
-            if response
-                .errors
-                .iter()
-                .any(|error| has_code(error, codes::BAD_REQUEST))
-            {
-                Outcome::Malformed(response)
-            } else {
-                Outcome::Refused(response)
-            },
-        )
+        let any = |code| response.errors.iter().any(|error| has_code(error, code));
+        Box::new(if any(codes::BAD_REQUEST) {
+            Outcome::Malformed(response)
+        } else if any(codes::UNAVAILABLE) {
+            Outcome::Unavailable(response)
+        } else {
+            Outcome::Refused(response)
+        })
     }
 
     /// The GraphQL response.
@@ -129,6 +129,7 @@ impl Outcome {
             | Outcome::Malformed(response)
             | Outcome::Refused(response)
             | Outcome::Unauthenticated(response)
+            | Outcome::Unavailable(response)
             | Outcome::RetryAfter { response, .. } => response,
         }
     }
@@ -140,16 +141,21 @@ impl Outcome {
             | Outcome::Malformed(response)
             | Outcome::Refused(response)
             | Outcome::Unauthenticated(response)
+            | Outcome::Unavailable(response)
             | Outcome::RetryAfter { response, .. } => response,
         }
     }
 
-    /// Whether nothing ran (then the response has no `data`, and the
-    /// GraphQL-over-HTTP specification asks for none in the body).
+    /// Whether nothing ran, or what ran is not sent (then the response has
+    /// no `data`, and the GraphQL-over-HTTP specification asks for none in
+    /// the body).
     pub fn is_refused_before_execution(&self) -> bool {
         matches!(
             self,
-            Outcome::Malformed(_) | Outcome::Refused(_) | Outcome::RetryAfter { .. }
+            Outcome::Malformed(_)
+                | Outcome::Refused(_)
+                | Outcome::RetryAfter { .. }
+                | Outcome::Unavailable(_)
         )
     }
 
@@ -334,7 +340,13 @@ impl Api {
             return Outcome::Refused(response);
         }
         self.0.limits.report_cost(&mut response, cost);
-        if is_unauthenticated(&response) {
+        if response
+            .errors
+            .iter()
+            .any(|error| has_code(error, codes::UNAVAILABLE))
+        {
+            Outcome::Unavailable(response)
+        } else if is_unauthenticated(&response) {
             Outcome::Unauthenticated(response)
         } else {
             Outcome::Answered { response, cost }

@@ -24,6 +24,12 @@ pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 /// Something failed on the server; the details are in the server log only,
 /// under the `extensions.requestId` the error carries. Quote that id.
 pub const INTERNAL: &str = "INTERNAL";
+/// The store is unreachable or did not answer in time (an etcd cluster
+/// that lost its quorum), with HTTP 503 and `Retry-After`. Retry with
+/// backoff; the server recovers by itself when the store is back. A
+/// mutation that failed so may or may not have applied: retry it with the
+/// same idempotency key, or read before writing again.
+pub const UNAVAILABLE: &str = "UNAVAILABLE";
 /// The document is not valid GraphQL syntax. Fix the document.
 pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 /// The document does not fit the schema (an unknown field, a value of the
@@ -104,6 +110,7 @@ pub const ALL: &[&str] = &[
     CONFLICT,
     UNAUTHENTICATED,
     INTERNAL,
+    UNAVAILABLE,
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
     TOO_MANY_TOKENS,

@@ -30,6 +30,11 @@ pub fn to_graphql(error: &Error) -> async_graphql::Error {
             with_code(super::codes::SCAN_LIMIT).extend_with(move |_, e| e.set("limit", limit))
         }
         Error::DeadlineExceeded => with_code(super::codes::TIMEOUT),
+        Error::Unavailable(cause) => {
+            tracing::warn!(%cause, "the store is unavailable");
+            async_graphql::Error::new("the store is unavailable for the moment: retry with backoff")
+                .extend_with(|_, e| e.set("code", codes::UNAVAILABLE))
+        }
         internal => {
             tracing::error!(error = %internal, "request failed");
             async_graphql::Error::new("internal error")

@@ -225,16 +225,21 @@ impl Store {
         Ok(n_records)
     }
 
-    /// Refuses to import over records: a restore must not mix with them.
-    async fn refuse_unless_empty(&self) -> Result<()> {
+    /// Whether the database holds records, or has been seeded.
+    pub async fn holds_records(&self) -> Result<bool> {
         // `meta` holds the format version and the database id from the
         // first open on; anything in another space is data.
-        let mut any_data = false;
         for space in Space::ALL.into_iter().filter(|space| *space != Space::Meta) {
-            any_data |= self.batches(space).next().await?.is_some();
+            if self.batches(space).next().await?.is_some() {
+                return Ok(true);
+            }
         }
-        let empty = !self.is_seeded().await? && !any_data;
-        if empty {
+        self.is_seeded().await
+    }
+
+    /// Refuses to import over records: a restore must not mix with them.
+    async fn refuse_unless_empty(&self) -> Result<()> {
+        if !self.holds_records().await? {
             Ok(())
         } else {
             Err(Error::bad_input(

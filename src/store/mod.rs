@@ -75,7 +75,66 @@ pub struct Store {
 /// How to open the embedded database.
 pub type StoreOptions = SledOptions;
 
+/// Where a store's data lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// The embedded database in a directory, which one process holds.
+    Embedded {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// How to open it.
+        options: StoreOptions,
+    },
+    /// An etcd cluster, under a key prefix, which several servers share.
+    #[cfg(feature = "etcd")]
+    Etcd(backend::EtcdOptions),
+}
+
+impl Location {
+    /// The embedded database's directory and options; `None` for a
+    /// cluster.
+    pub fn embedded(&self) -> Option<(&Path, StoreOptions)> {
+        match self {
+            Location::Embedded { path, options } => Some((path, *options)),
+            #[cfg(feature = "etcd")]
+            Location::Etcd(_) => None,
+        }
+    }
+
+    /// The place, as errors name it.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Embedded { path, .. } => path.display().to_string(),
+            #[cfg(feature = "etcd")]
+            Location::Etcd(options) => format!(
+                "etcd {} under {}",
+                options.endpoints.join(","),
+                options.prefix
+            ),
+        }
+    }
+}
+
 impl Store {
+    /// Opens the store at `location` (see [`Store::open`] and
+    /// [`Store::over`]).
+    pub async fn connect(location: &Location) -> Result<Self> {
+        match location {
+            Location::Embedded { path, options } => Self::open(path, *options).await,
+            #[cfg(feature = "etcd")]
+            Location::Etcd(options) => {
+                let backend = backend::EtcdBackend::open(options.clone()).await?;
+                Self::over(Arc::new(backend), &location.describe()).await
+            }
+        }
+    }
+
+    /// Holds `name` on the store until the hold is released: one process
+    /// at a time among all that share the store ([`Backend::exclusive`]).
+    pub async fn exclusive(&self, name: &str) -> Result<backend::Exclusive> {
+        self.backend.exclusive(name).await
+    }
+
     /// Opens (or creates) the embedded database in `path`. Fails with
     /// [`Error::DatabaseInUse`] when another process holds it and
     /// [`Error::FormatVersion`] when it was written in another format.

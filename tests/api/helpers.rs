@@ -7,7 +7,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tradegraph::app::Application;
-use tradegraph::config::{Cli, DatabaseArgs, ServeArgs};
+use tradegraph::config::{Cli, DatabaseArgs, EtcdArgs, ServeArgs};
 use tradegraph::store::Store;
 
 /// The write token every test server accepts.
@@ -26,6 +26,32 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     client: awc::Client,
     _dir: TempDir,
+}
+
+/// With `TRADEGRAPH_TEST_BACKEND=etcd`, the cluster `TRADEGRAPH_TEST_ETCD`
+/// names (`tests/etcd.sh` starts one), under a key prefix of the test's
+/// own; `None` for the embedded database.
+pub fn test_etcd() -> Option<EtcdArgs> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    match std::env::var("TRADEGRAPH_TEST_BACKEND").as_deref() {
+        Ok("etcd") => {}
+        Ok("sled") | Err(_) => return None,
+        Ok(other) => panic!("TRADEGRAPH_TEST_BACKEND is sled or etcd, not {other}"),
+    }
+    let urls = std::env::var("TRADEGRAPH_TEST_ETCD")
+        .expect("TRADEGRAPH_TEST_BACKEND=etcd needs TRADEGRAPH_TEST_ETCD: run tests/etcd.sh");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    Some(EtcdArgs {
+        urls: urls.split(',').map(str::to_owned).collect(),
+        etcd_prefix: format!(
+            "api/{}-{nanos}-{}/",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+        ..EtcdArgs::default()
+    })
 }
 
 /// Starts the server on a free port over a fresh, seeded database.
@@ -53,6 +79,9 @@ pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
         cache_mb: 16,
         ..DatabaseArgs::at(dir.path().join("data"))
     };
+    if let Some(etcd) = test_etcd() {
+        args.database.store.etcd = etcd;
+    }
     args.write_token_hashes = vec![WRITE_TOKEN_HASH.to_owned()];
     args.cors_origins = vec!["https://allowed.example".to_owned()];
     args.max_websockets = 4;
@@ -61,7 +90,7 @@ pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let app = TestApp {
         address: format!("http://127.0.0.1:{}", application.port()),
         store: application.store().clone(),
-        data_dir: args.database.data_dir.clone(),
+        data_dir: args.database.store.data_dir.clone(),
         client: awc::Client::default(),
         _dir: dir,
     };

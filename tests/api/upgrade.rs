@@ -48,7 +48,7 @@ fn tradegraph(args: &[&str]) -> (bool, String, String) {
 
 async fn serve(data_dir: &Path) -> TestApp {
     let data_dir = data_dir.to_owned();
-    spawn_configured(|args| args.database.data_dir = data_dir).await
+    spawn_configured(|args| args.database.store = tradegraph::config::StoreArgs::at(data_dir)).await
 }
 
 /// Queries over every list the layout indexes, in both orders and

@@ -118,7 +118,8 @@ pub(super) fn respond(media: MediaType, outcome: &Outcome, operation: String) ->
 
 /// The HTTP response for an outcome whose body is written: 401 with
 /// `WWW-Authenticate` for a write without a valid token, 429 with
-/// `Retry-After` for a spent budget, 400 for a malformed request, and for a
+/// `Retry-After` for a spent budget, 503 with `Retry-After` while the store
+/// is unavailable, 400 for a malformed request, and for a
 /// refused one under `application/graphql-response+json` (under
 /// `application/json` a GraphQL response is always 200).
 pub(super) fn respond_with(
@@ -131,6 +132,7 @@ pub(super) fn respond_with(
         Outcome::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         Outcome::RetryAfter { .. } => StatusCode::TOO_MANY_REQUESTS,
         Outcome::Malformed(_) => StatusCode::BAD_REQUEST,
+        Outcome::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Outcome::Refused(_) if media == MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
         Outcome::Refused(_) | Outcome::Answered { .. } => StatusCode::OK,
     };
@@ -141,6 +143,9 @@ pub(super) fn respond_with(
         }
         Outcome::RetryAfter { seconds, .. } => {
             builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        Outcome::Unavailable(_) => {
+            builder.insert_header((header::RETRY_AFTER, "1"));
         }
         _ => {}
     }

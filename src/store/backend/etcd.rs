@@ -40,7 +40,7 @@ use etcd_client::{
 use super::changes::ChangeLog;
 use super::{
     add_to_counter, decode_counter, encode_counter, Backend, Change, Check, Commit, CommitRecord,
-    Entry, KeyRange, Outcome, Space, Write,
+    Entry, Exclusive, KeyRange, Outcome, Space, Write,
 };
 use crate::domain::Direction;
 use crate::error::{Error, Result};
@@ -66,6 +66,10 @@ const MAX_RESPONSE_BYTES: usize = 256 << 20;
 
 /// How many counts a descending scan makes at most to narrow its range.
 const MAX_PROBES: usize = 48;
+
+/// How long the lease of a lock lasts unless kept alive: how long a lock
+/// outlives a process that died holding it.
+const LOCK_LEASE_SECONDS: i64 = 10;
 
 /// How many bulk-load transactions are in flight at once.
 const BULK_IN_FLIGHT: usize = 8;
@@ -1079,6 +1083,63 @@ impl Backend for EtcdBackend {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         // The cluster's size is every deployment's, not this prefix's.
         Ok(None)
+    }
+
+    async fn exclusive(&self, name: &str) -> Result<Exclusive> {
+        // An etcd lock on a lease this process keeps alive: if it dies, the
+        // lease expires and the lock with it.
+        let inner = &self.inner;
+        let lease = inner
+            .retrying("a lease", |client| async move {
+                client.lease_client().grant(LOCK_LEASE_SECONDS, None).await
+            })
+            .await?
+            .id();
+        let (mut keeper, mut answers) = inner
+            .retrying("a lease keep-alive", |client| async move {
+                client.lease_client().keep_alive(lease).await
+            })
+            .await?;
+        let keep_alive = inner.runtime.spawn(async move {
+            let period = Duration::from_secs(LOCK_LEASE_SECONDS as u64 / 3);
+            loop {
+                if keeper.keep_alive().await.is_err() || answers.message().await.is_err() {
+                    tracing::warn!("cannot keep the lock's lease alive; retrying");
+                }
+                tokio::time::sleep(period).await;
+            }
+        });
+        let name = [inner.prefix.as_slice(), b"locks/", name.as_bytes()].concat();
+        // No deadline: the holder may be seeding a large store.
+        let key = loop {
+            let options = etcd_client::LockOptions::new().with_lease(lease);
+            match inner
+                .client
+                .lock_client()
+                .lock(name.clone(), Some(options))
+                .await
+            {
+                Ok(locked) => break locked.key().to_vec(),
+                Err(error) if is_refusal(&error) => {
+                    keep_alive.abort();
+                    return Err(refused("a lock", error));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "waiting for an etcd lock; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        let client = inner.client.clone();
+        Ok(Exclusive::released_by(async move {
+            keep_alive.abort();
+            let unlocked = client.lock_client().unlock(key).await;
+            // Revoking the lease releases the lock too, should unlocking fail.
+            let revoked = client.lease_client().revoke(lease).await;
+            unlocked.and(revoked).map(|_| ()).map_err(|error| {
+                Error::Unavailable(format!("cannot release an etcd lock: {error}"))
+            })
+        }))
     }
 }
 

@@ -29,6 +29,7 @@ pub use self::changes::{Change, CommitRecord};
 #[cfg(feature = "etcd")]
 pub use self::etcd::{EtcdBackend, EtcdOptions, EtcdTls, MAX_REQUEST_BYTES, MAX_TXN_OPS};
 pub use self::sled::{SledBackend, SledOptions};
+
 use crate::domain::Direction;
 use crate::error::{Error, Result};
 
@@ -395,6 +396,44 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The bytes the database takes on disk, where the backend knows it.
     fn size_on_disk(&self) -> Result<Option<u64>>;
+
+    /// Waits until no other process holds `name` on this store, then holds
+    /// it until the [`Exclusive`] is released or the process dies: what
+    /// lets one of several servers starting at once seed the store while
+    /// the others wait. A backend only one process can open is exclusive
+    /// already.
+    async fn exclusive(&self, name: &str) -> Result<Exclusive>;
+}
+
+/// A hold on a name ([`Backend::exclusive`]), released by
+/// [`Exclusive::release`], or by the backend when the process dies.
+#[must_use = "the hold is released at once when dropped"]
+pub struct Exclusive {
+    release: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>>,
+}
+
+impl Exclusive {
+    /// A hold that needs no releasing.
+    pub fn held_already() -> Self {
+        Self { release: None }
+    }
+
+    /// A hold that `release` lets go of.
+    pub fn released_by(
+        release: impl std::future::Future<Output = Result<()>> + Send + 'static,
+    ) -> Self {
+        Self {
+            release: Some(Box::pin(release)),
+        }
+    }
+
+    /// Lets go of the name.
+    pub async fn release(mut self) -> Result<()> {
+        match self.release.take() {
+            Some(release) => release.await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// A key as a person reads it: the text when it is printable, else hex.

@@ -19,7 +19,7 @@ use sled::Transactional;
 use super::changes::ChangeLog;
 use super::{
     add_to_counter, decode_counter, encode_counter, Backend, Change, Check, Commit, CommitRecord,
-    Entry, KeyRange, Outcome, Space, Write,
+    Entry, Exclusive, KeyRange, Outcome, Space, Write,
 };
 use crate::domain::Direction;
 use crate::error::{Error, Result};
@@ -359,6 +359,11 @@ impl Backend for SledBackend {
 
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(Some(self.db.size_on_disk()?))
+    }
+
+    async fn exclusive(&self, _name: &str) -> Result<Exclusive> {
+        // sled's lock on its directory keeps every other process out.
+        Ok(Exclusive::held_already())
     }
 }
 

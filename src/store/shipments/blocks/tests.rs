@@ -512,6 +512,9 @@ impl Backend for Counting {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         self.inner.size_on_disk()
     }
+    async fn exclusive(&self, name: &str) -> Result<crate::store::backend::Exclusive> {
+        self.inner.exclusive(name).await
+    }
 }
 
 #[tokio::test]
