@@ -21,3 +21,6 @@ export TRADEGRAPH_TEST_ETCD="$ETCD_URLS"
 
 echo "== cargo test --features etcd (the library, on sled and etcd)"
 cargo test --locked --features etcd --lib
+
+echo "== the API suite on etcd (TRADEGRAPH_TEST_BACKEND=etcd, one key prefix per test)"
+TRADEGRAPH_TEST_BACKEND=etcd cargo test --locked --features etcd --test api

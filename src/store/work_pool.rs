@@ -44,6 +44,8 @@ impl WorkPool {
                 let built = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(self.threads)
                     .thread_name("tradegraph-scan")
+                    // A network backend's calls have deadlines.
+                    .enable_time()
                     .build()
                     .map_err(|source| Error::Io {
                         context: "cannot start the store's scan threads".into(),

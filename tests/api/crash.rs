@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{WRITE_TOKEN, WRITE_TOKEN_HASH};
+use crate::helpers::{sled_only, WRITE_TOKEN, WRITE_TOKEN_HASH};
 
 /// Concurrent writers per cycle.
 const WRITERS: usize = 4;
@@ -278,6 +278,9 @@ fn run(cycles: usize, unsafe_acks: bool) -> (Vec<String>, bool, String) {
 
 #[test]
 fn acknowledged_writes_survive_sigkill() {
+    if sled_only("it kills a server on the embedded database and reopens its data directory; on etcd the fault script kills members and servers") {
+        return;
+    }
     let cycles = std::env::var("TRADEGRAPH_CRASH_CYCLES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -291,6 +294,9 @@ fn acknowledged_writes_survive_sigkill() {
 
 #[test]
 fn acknowledging_before_the_flush_is_caught() {
+    if sled_only("it kills a server on the embedded database and reopens its data directory; on etcd the fault script kills members and servers") {
+        return;
+    }
     // Whether a kill finds acknowledged writes still in sled's buffers is a
     // matter of timing: usually in the first cycle, but seen not in three
     // (seed 9583765297524089320). The run stops at the first loss, so more
@@ -305,6 +311,9 @@ fn acknowledging_before_the_flush_is_caught() {
 
 #[test]
 fn a_retry_after_a_crash_returns_the_shipment_the_first_request_created() {
+    if sled_only("it kills a server on the embedded database and reopens its data directory; on etcd the fault script kills members and servers") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data_dir = dir.path().join("data");
     let input =

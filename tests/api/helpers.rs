@@ -54,6 +54,17 @@ pub fn test_etcd() -> Option<EtcdArgs> {
     })
 }
 
+/// Whether a test that needs the embedded database (its data directory's
+/// files, or sled's crash behaviour) should not run: on the etcd pass it
+/// says why it is skipped and returns true.
+pub fn sled_only(why: &str) -> bool {
+    let on_etcd = test_etcd().is_some();
+    if on_etcd {
+        eprintln!("skipped on etcd, as it needs the embedded database: {why}");
+    }
+    on_etcd
+}
+
 /// Starts the server on a free port over a fresh, seeded database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(0).await
