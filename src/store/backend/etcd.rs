@@ -363,13 +363,23 @@ impl Inner {
     /// Reads each counter of `keys`: its value and `mod_revision`.
     async fn read_counters(&self, keys: &[Vec<u8>]) -> Result<Vec<(u64, i64)>> {
         let answers = self.get_all(keys).await?;
-        answers
-            .iter()
-            .map(|kv| match kv {
-                None => Ok((0, 0)),
-                Some(kv) => Ok((decode_counter(Some(kv.value()))?, kv.mod_revision())),
-            })
-            .collect()
+        answers.iter().map(|kv| counter_of(kv.as_ref())).collect()
+    }
+
+    /// Sends a transaction of no compares until it is answered, retrying as
+    /// [`Inner::retrying`] does: only for operations that can safely apply
+    /// twice (reads, and puts and deletes that need no check).
+    async fn unconditional(&self, what: &str, ops: &[TxnOp]) -> Result<etcd_client::TxnResponse> {
+        self.retrying(what, |client| {
+            let ops = ops.to_vec();
+            async move {
+                client
+                    .kv_client()
+                    .txn(etcd_client::Txn::new().and_then(ops))
+                    .await
+            }
+        })
+        .await
     }
 
     /// The key-values at `keys` (full etcd keys), read at one revision per
@@ -377,25 +387,13 @@ impl Inner {
     async fn get_all(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<KeyValue>>> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_TXN_OPS) {
-            let answer = self
-                .retrying("a read", |client| {
-                    let reads: Vec<TxnOp> = chunk
-                        .iter()
-                        .map(|key| TxnOp::get(key.clone(), None))
-                        .collect();
-                    async move {
-                        client
-                            .kv_client()
-                            .txn(etcd_client::Txn::new().and_then(reads))
-                            .await
-                    }
-                })
-                .await?;
+            let reads: Vec<TxnOp> = chunk
+                .iter()
+                .map(|key| TxnOp::get(key.clone(), None))
+                .collect();
+            let answer = self.unconditional("a read", &reads).await?;
             for response in answer.op_responses() {
-                let TxnOpResponse::Get(mut got) = response else {
-                    return Err(Error::Storage("etcd answered a read with a write".into()));
-                };
-                found.push(got.take_kvs().into_iter().next());
+                found.push(read_of(response)?);
             }
         }
         Ok(found)
@@ -525,7 +523,7 @@ impl Inner {
                 }
             };
             if answer.succeeded() {
-                let revision = to_revision(answer.header().map_or(0, |header| header.revision()));
+                let revision = revision_of(&answer);
                 self.saw(revision);
                 let values = commit
                     .increments
@@ -539,13 +537,7 @@ impl Inner {
                 });
             }
             // The failure branch read every checked key, then every counter.
-            let mut reads = answer
-                .op_responses()
-                .into_iter()
-                .map(|response| match response {
-                    TxnOpResponse::Get(mut got) => Ok(got.take_kvs().into_iter().next()),
-                    _ => Err(Error::Storage("etcd answered a read with a write".into())),
-                });
+            let mut reads = answer.op_responses().into_iter().map(read_of);
             for check in &commit.checks {
                 let found = reads.next().transpose()?.flatten();
                 let holds = match check {
@@ -558,12 +550,7 @@ impl Inner {
             }
             // Only counters moved: try again from their new values.
             counters = reads
-                .map(|read| {
-                    Ok(match read? {
-                        None => (0, 0),
-                        Some(kv) => (decode_counter(Some(kv.value()))?, kv.mod_revision()),
-                    })
-                })
+                .map(|read| counter_of(read?.as_ref()))
                 .collect::<Result<_>>()?;
             if Instant::now() >= deadline {
                 return Err(self.unavailable("a commit", "its counters kept changing"));
@@ -648,18 +635,8 @@ impl Inner {
         batches.push(batch);
         stream::iter(batches)
             .map(|batch| async move {
-                let answer = self
-                    .retrying("a bulk write", |client| {
-                        let batch = batch.clone();
-                        async move {
-                            client
-                                .kv_client()
-                                .txn(etcd_client::Txn::new().and_then(batch))
-                                .await
-                        }
-                    })
-                    .await?;
-                self.saw(to_revision(answer.header().map_or(0, |h| h.revision())));
+                let answer = self.unconditional("a bulk write", &batch).await?;
+                self.saw(revision_of(&answer));
                 Ok::<_, Error>(())
             })
             .buffer_unordered(BULK_IN_FLIGHT)
@@ -729,6 +706,28 @@ fn refused(what: &str, error: etcd_client::Error) -> Error {
 /// etcd's revisions are positive `i64`s.
 fn to_revision(revision: i64) -> u64 {
     revision.max(0) as u64
+}
+
+/// The revision a transaction was answered at: a write's own revision.
+fn revision_of(answer: &etcd_client::TxnResponse) -> u64 {
+    to_revision(answer.header().map_or(0, |header| header.revision()))
+}
+
+/// The key-value one read of a transaction found, if any.
+fn read_of(response: TxnOpResponse) -> Result<Option<KeyValue>> {
+    match response {
+        TxnOpResponse::Get(mut got) => Ok(got.take_kvs().into_iter().next()),
+        _ => Err(Error::Storage("etcd answered a read with a write".into())),
+    }
+}
+
+/// A counter as read: its value and its `mod_revision` (0 for both when
+/// absent, which a compare of `mod_revision` with 0 also finds).
+fn counter_of(kv: Option<&KeyValue>) -> Result<(u64, i64)> {
+    match kv {
+        None => Ok((0, 0)),
+        Some(kv) => Ok((decode_counter(Some(kv.value()))?, kv.mod_revision())),
+    }
 }
 
 /// A key strictly between `low` and `high` (`low < high`), or `None` when
@@ -951,11 +950,7 @@ impl Backend for EtcdBackend {
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
         let key = self.inner.key(space, key);
         loop {
-            let found = self.inner.get_all(std::slice::from_ref(&key)).await?;
-            let (stored, revision) = match found.into_iter().next().flatten() {
-                None => (0, 0),
-                Some(kv) => (decode_counter(Some(kv.value()))?, kv.mod_revision()),
-            };
+            let (stored, revision) = self.inner.read_counters(std::slice::from_ref(&key)).await?[0];
             let first = stored.max(1);
             let next = first.checked_add(n).ok_or_else(|| {
                 Error::Corrupt(format!(
@@ -973,8 +968,7 @@ impl Backend for EtcdBackend {
             // only skips its ids, which ids may.
             match self.inner.send(txn, self.inner.timeout).await {
                 Sent::Answered(answer) if answer.succeeded() => {
-                    self.inner
-                        .saw(to_revision(answer.header().map_or(0, |h| h.revision())));
+                    self.inner.saw(revision_of(&answer));
                     return Ok(first);
                 }
                 Sent::Answered(_) => {}
@@ -1047,27 +1041,15 @@ impl Backend for EtcdBackend {
 
     async fn clear(&self, space: Space) -> Result<()> {
         let (start, end) = (self.inner.space_start(space), self.inner.space_end(space));
-        let revision_key = self.inner.revision_key();
-        let answer = self
-            .inner
-            .retrying("clearing a space", |client| {
-                let ops = [
-                    TxnOp::delete(
-                        start.clone(),
-                        Some(etcd_client::DeleteOptions::new().with_range(end.clone())),
-                    ),
-                    TxnOp::put(revision_key.clone(), Vec::new(), None),
-                ];
-                async move {
-                    client
-                        .kv_client()
-                        .txn(etcd_client::Txn::new().and_then(ops))
-                        .await
-                }
-            })
-            .await?;
-        self.inner
-            .saw(to_revision(answer.header().map_or(0, |h| h.revision())));
+        let ops = [
+            TxnOp::delete(
+                start,
+                Some(etcd_client::DeleteOptions::new().with_range(end)),
+            ),
+            TxnOp::put(self.inner.revision_key(), Vec::new(), None),
+        ];
+        let answer = self.inner.unconditional("clearing a space", &ops).await?;
+        self.inner.saw(revision_of(&answer));
         Ok(())
     }
 
