@@ -2,7 +2,8 @@
 # starts etcd members on loopback ports, each in a data directory of its
 # own, stopped when the sourcing script exits.
 #
-#   etcd_install               apt-get installs etcd-server and protobuf-compiler
+#   etcd_install               apt-get installs etcd-server, protobuf-compiler
+#                              and libprotobuf-dev (protoc's imports)
 #   etcd_start_single NAME     one member; sets ETCD_URLS
 #   etcd_start_cluster NAME N  N members; sets ETCD_URLS and ETCD_PIDS
 #   etcd_kill INDEX            SIGKILLs member INDEX (from 0)
@@ -16,6 +17,9 @@ etcd_install() {
   local missing=()
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v protoc >/dev/null || missing+=(protobuf-compiler)
+  # protoc's own imports (google/protobuf/*.proto), which etcd-client's
+  # protos use: only recommended by protobuf-compiler, so asked for.
+  [ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]}"
     if ! apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/etcd-apt.log 2>&1; then
