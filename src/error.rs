@@ -50,6 +50,20 @@ pub enum Error {
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
 
+    /// A commit holds more than one transaction of the store may (etcd's
+    /// operations or request bytes). Writers of many records split them
+    /// into commits that fit (`Store::write_shipments`); one record always
+    /// fits, so clients see only `INTERNAL`.
+    #[error("a commit of {used} {measure} is more than the {allowed} one transaction of the store may hold")]
+    CommitTooLarge {
+        /// What it counts: operations, or request bytes.
+        measure: &'static str,
+        /// How many the commit needed.
+        used: usize,
+        /// How many one transaction may hold.
+        allowed: usize,
+    },
+
     /// Another process holds the database. Only the command line sees this.
     #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
     DatabaseInUse {

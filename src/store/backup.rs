@@ -34,7 +34,9 @@ use crate::error::{Error, Result};
 /// The version of the backup format this build writes and reads.
 const BACKUP_FORMAT_VERSION: u32 = 1;
 
-/// How many shipments one restoring transaction writes.
+/// How many shipments are read from a backup before they are written: in
+/// one transaction on sled, in as many as etcd's limits need
+/// ([`Store::write_shipments`]).
 const RESTORE_BATCH: usize = 2_000;
 
 /// One line of a backup.
@@ -159,8 +161,8 @@ impl Store {
     /// Restores a backup written by [`Store::export`] into this database,
     /// which must be empty, and returns how many records it wrote. Every
     /// line is checked; errors name the line. Shipments keep their ids and
-    /// bookkeeping and are written in batches, each in one transaction with
-    /// its index entries and counters. A failed import leaves the records
+    /// bookkeeping and are written in batches, each in transactions with
+    /// their index entries and counters. A failed import leaves the records
     /// written so far: start again in a new, empty database.
     pub async fn import(&self, input: impl BufRead) -> Result<u64> {
         self.refuse_unless_empty().await?;
@@ -448,6 +450,40 @@ mod tests {
         assert!(second.check().await.unwrap().is_consistent());
         assert!(exported.contains(r#""cargo":"drones","#));
         assert!(exported.contains(r#""meta":{"version":2,"origin":"Api"}"#));
+    }
+
+    /// On etcd, seeding (the seed data, then synthetic shipments in bulk)
+    /// and importing a backup of 200 shipments commit in transactions
+    /// within etcd's operations, and the import's fill them more than half.
+    #[cfg(feature = "etcd")]
+    #[tokio::test]
+    async fn on_etcd_seeding_and_importing_commit_within_its_transactions() {
+        use crate::store::backend::{etcd::test_options, EtcdBackend, MAX_TXN_OPS};
+        use std::sync::Arc;
+        let on_etcd = || async {
+            let backend = Arc::new(EtcdBackend::open(test_options()).await.unwrap());
+            (backend.clone(), Store::over(backend, "etcd").await.unwrap())
+        };
+        let (seeded_backend, seeded) = on_etcd().await;
+        let (restored_backend, restored) = on_etcd().await;
+
+        seed::apply(&seeded, &seed::load(None).unwrap())
+            .await
+            .unwrap();
+        seed::add_synthetic_shipments(&seeded, 200).await.unwrap();
+        let exported = export(&seeded).await;
+        restored.import(exported.as_bytes()).await.unwrap();
+
+        assert_eq!(export(&restored).await, exported);
+        assert_eq!(restored.synthetic_count().await.unwrap(), 200);
+        assert!(restored.check().await.unwrap().is_consistent());
+        let largest = seeded_backend.largest_commit();
+        assert!(largest <= MAX_TXN_OPS, "{largest}");
+        let largest = restored_backend.largest_commit();
+        assert!(
+            largest <= MAX_TXN_OPS && largest > MAX_TXN_OPS / 2,
+            "{largest}"
+        );
     }
 
     #[tokio::test]

@@ -24,7 +24,7 @@ use super::format::Stored;
 use super::keys::{date_key, decimal_key, id_from_suffix, id_key, prefix_end, tag, TEXT_END};
 use super::pages::{paginate, Listing, Taken};
 use super::scan_budget::ScanBudget;
-use super::txn::{transact, Txn};
+use super::txn::{self, transact, Txn};
 use super::Store;
 use crate::domain::{
     Direction, Page, PageRequest, Position, Shipment, ShipmentFilter, ShipmentId, ShipmentOrder,
@@ -371,11 +371,14 @@ impl Store {
         )
     }
 
-    /// Writes shipments and all their index entries and counters in one
-    /// commit: either all of them are stored or none. Returns the
-    /// shipments as stored (for a delete, as they were), with their ids.
-    /// Makes no events: for seeding and restoring. Call
-    /// [`Store::make_durable`] before acknowledging.
+    /// Writes shipments and all their index entries and counters in as
+    /// few commits as the backend's transactions hold: on sled one, on
+    /// etcd batches within its 128 operations, each shipment's writes
+    /// whole in one of them. Returns the shipments as stored (for a
+    /// delete, as they were), with their ids. Makes no events: for seeding
+    /// and restoring, which mark their end themselves (the seeded marker),
+    /// so that the batches a failure leaves behind are never taken for the
+    /// whole. Call [`Store::make_durable`] before acknowledging.
     pub async fn write_shipments(&self, writes: Vec<ShipmentWrite>) -> Result<Vec<Shipment>> {
         // A batch takes exactly the ids its inserts need, in one step, so
         // that seeding hands out ids without gaps; not while a bulk insert
@@ -399,9 +402,27 @@ impl Store {
                     ShipmentId(next - 1)
                 })
             })
-            .collect();
-        let changes = self.apply_shipment_writes(&writes, ids, false).await?;
-        Ok(changes.into_iter().map(|change| change.shipment).collect())
+            .collect::<Vec<_>>();
+        let mut stored = Vec::with_capacity(writes.len());
+        let (mut start, mut batch) = (0, writes.len());
+        while start < writes.len() {
+            let end = writes.len().min(start + batch);
+            let ids = ids[start..end].to_vec();
+            match self
+                .apply_shipment_writes(&writes[start..end], ids, false)
+                .await
+            {
+                Ok(changes) => {
+                    stored.extend(changes.into_iter().map(|change| change.shipment));
+                    start = end;
+                }
+                Err(error) => match txn::smaller_batch(end - start, &error) {
+                    Some(smaller) => batch = smaller,
+                    None => return Err(error),
+                },
+            }
+        }
+        Ok(stored)
     }
 
     /// Makes one change to a shipment, as [`Store::write_shipments`] does,

@@ -196,6 +196,7 @@ impl<'a> Txn<'a> {
             .iter()
             .map(|each| (each.space, each.key.clone()))
             .collect();
+        self.backend.fits(&commit)?;
         match self.backend.commit(commit).await? {
             Outcome::Committed { revision, counters } => Ok(Some(Committed {
                 revision,
@@ -203,6 +204,20 @@ impl<'a> Txn<'a> {
             })),
             Outcome::Conflict => Ok(None),
         }
+    }
+}
+
+/// For a writer that splits many records into commits: the size of the
+/// next batch after one of `n` records failed with `error`, when that is
+/// [`Error::CommitTooLarge`] and a smaller batch can help. Smaller in
+/// proportion, with a tenth to spare for records that touch more keys than
+/// these did.
+pub(super) fn smaller_batch(n: usize, error: &Error) -> Option<usize> {
+    match error {
+        Error::CommitTooLarge { used, allowed, .. } if n > 1 => {
+            Some((n * allowed / used * 9 / 10).clamp(1, n - 1))
+        }
+        _ => None,
     }
 }
 

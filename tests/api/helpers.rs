@@ -54,15 +54,20 @@ pub fn test_etcd() -> Option<EtcdArgs> {
     })
 }
 
+/// Whether this pass runs on etcd (`TRADEGRAPH_TEST_BACKEND=etcd`).
+pub fn on_etcd() -> bool {
+    test_etcd().is_some()
+}
+
 /// Whether a test that needs the embedded database (its data directory's
 /// files, or sled's crash behaviour) should not run: on the etcd pass it
 /// says why it is skipped and returns true.
 pub fn sled_only(why: &str) -> bool {
-    let on_etcd = test_etcd().is_some();
-    if on_etcd {
+    let skipped = on_etcd();
+    if skipped {
         eprintln!("skipped on etcd, as it needs the embedded database: {why}");
     }
-    on_etcd
+    skipped
 }
 
 /// Starts the server on a free port over a fresh, seeded database.

@@ -28,7 +28,7 @@
 //! (`retry_is_safe`).
 
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -120,6 +120,8 @@ struct Inner {
     seen: AtomicU64,
     /// Linearizable reads of the revision, shared by concurrent callers.
     confirmations: Mutex<Confirmations>,
+    /// The most operations of any commit this handle sent.
+    largest: AtomicUsize,
     /// The runtime the client was made on, which drives its connections
     /// and where the shared reads run, whichever runtime calls.
     runtime: tokio::runtime::Handle,
@@ -177,6 +179,7 @@ impl EtcdBackend {
             reached,
             seen: AtomicU64::new(0),
             confirmations: Mutex::default(),
+            largest: AtomicUsize::new(0),
             runtime: tokio::runtime::Handle::current(),
         };
         let revision = inner.read_revision().await?;
@@ -186,6 +189,14 @@ impl EtcdBackend {
         let inner = Arc::new(inner);
         let watcher = inner.runtime.spawn(follow(inner.clone(), revision));
         Ok(Self { inner, watcher })
+    }
+}
+
+impl EtcdBackend {
+    /// The most operations of any commit this handle sent: what the tests
+    /// hold against [`MAX_TXN_OPS`].
+    pub fn largest_commit(&self) -> usize {
+        self.inner.largest.load(Ordering::Relaxed)
     }
 }
 
@@ -556,6 +567,42 @@ impl Inner {
                 return Err(self.unavailable("a commit", "its counters kept changing"));
             }
         }
+    }
+
+    /// How many operations the transaction of `commit` holds in its
+    /// largest part (its compares and failure branch: one per check and
+    /// per counter; its success branch: one per write and per counter, and
+    /// the revision key), and about how many bytes its request carries.
+    fn size_of(&self, commit: &Commit) -> (usize, usize) {
+        let full = |space: Space, key: &[u8]| self.space_start(space).len() + key.len();
+        let checks: usize = commit
+            .checks
+            .iter()
+            .map(|check| match check {
+                // Compared, and read again by the failure branch.
+                Check::Absent(space, key) => 2 * full(*space, key),
+                Check::Holds(space, key, value) => 2 * full(*space, key) + value.len(),
+            })
+            .sum();
+        let writes: usize = commit
+            .writes
+            .iter()
+            .map(|write| match write {
+                Write::Put(space, key, value) => full(*space, key) + value.len(),
+                Write::Delete(space, key) => full(*space, key),
+            })
+            .sum();
+        // Compared, put and read again, each with its framing.
+        let counters: usize = commit
+            .increments
+            .iter()
+            .map(|each| 3 * full(each.space, &each.key) + 8)
+            .sum();
+        let n_ops = 2 * commit.checks.len() + commit.writes.len() + 3 * commit.increments.len() + 1;
+        let operations = (commit.checks.len() + commit.increments.len())
+            .max(commit.writes.len() + commit.increments.len() + 1);
+        let bytes = checks + writes + counters + self.revision_key().len() + 16 * n_ops;
+        (operations, bytes)
     }
 
     /// The transaction of `commit` with its counters at `counters`.
@@ -934,17 +981,28 @@ impl Backend for EtcdBackend {
 
     async fn commit(&self, commit: Commit) -> Result<Outcome> {
         commit.validate()?;
-        let compares = commit.checks.len() + commit.increments.len();
-        let operations = commit.writes.len() + commit.increments.len() + 1;
-        if compares > MAX_TXN_OPS || operations > MAX_TXN_OPS {
-            return Err(Error::Storage(
-                format!(
-                    "a commit of {compares} checks and {operations} writes is more than etcd's {MAX_TXN_OPS} operations per transaction"
-                )
-                .into(),
-            ));
-        }
+        self.fits(&commit)?;
+        let (operations, _) = self.inner.size_of(&commit);
+        self.inner.largest.fetch_max(operations, Ordering::Relaxed);
         self.inner.commit(&commit).await
+    }
+
+    fn fits(&self, commit: &Commit) -> Result<()> {
+        let (operations, bytes) = self.inner.size_of(commit);
+        let too_large = |measure, used, allowed| {
+            Err(Error::CommitTooLarge {
+                measure,
+                used,
+                allowed,
+            })
+        };
+        if operations > MAX_TXN_OPS {
+            too_large("operations", operations, MAX_TXN_OPS)
+        } else if bytes > MAX_REQUEST_BYTES {
+            too_large("request bytes", bytes, MAX_REQUEST_BYTES)
+        } else {
+            Ok(())
+        }
     }
 
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {

@@ -279,11 +279,6 @@ impl Commit {
         self.checks.is_empty() && self.writes.is_empty() && self.increments.is_empty()
     }
 
-    /// How many operations a network store's transaction would hold.
-    pub fn n_operations(&self) -> usize {
-        self.checks.len() + self.writes.len() + self.increments.len()
-    }
-
     /// Refuses a commit that names a key twice: a bug in the layout, never
     /// a client's doing.
     pub(super) fn validate(&self) -> Result<()> {
@@ -359,6 +354,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Applies `commit` atomically if every check holds.
     async fn commit(&self, commit: Commit) -> Result<Outcome>;
+
+    /// Refuses, as [`Error::CommitTooLarge`], a commit larger than one of
+    /// this backend's transactions may be, before anything is sent: what
+    /// lets a writer of many records find the batch that fits. sled's
+    /// transactions have no such limit.
+    fn fits(&self, commit: &Commit) -> Result<()>;
 
     /// Raises the id counter at `key` by `n` and returns the first of the
     /// `n` ids it hands out. The counter names the next free id; ids start

@@ -6,13 +6,14 @@
 //! of shipments is turned into its records and references in memory (with
 //! the same functions a write uses) and loaded in bulk; the index entries
 //! of the whole run are merged into each scope's blocks once, at the end,
-//! and only the counters go through a commit, the last one.
+//! and only the counters go through commits, the last ones.
 //!
 //! Crash safety comes from a marker instead of atomicity. The run's ids
 //! are taken first, and the marker (its numbers and first id) is written to
-//! `meta` and flushed before the first entry, and removed by the final
-//! commit, the one that raises the counters. Until then the counters do not
-//! count the run, and every start finishes an unfinished run before
+//! `meta` and flushed before the first entry, and removed by the last of
+//! the commits that raise the counters. Until the first of them the
+//! counters do not count the run (each notes how far they got, so none is
+//! raised twice), and every start finishes an unfinished run before
 //! anything else by writing all of it again: a source makes the same
 //! shipment from the same number, ids follow from the marker, and merging
 //! entries into blocks keeps each entry once, so writing again puts the
@@ -31,11 +32,17 @@ use crate::store::backend::{Entry, KeyRange, Space};
 use crate::store::codec::{decode, encode};
 use crate::store::format::Stored;
 use crate::store::keys::id_key;
-use crate::store::txn::transact;
+use crate::store::txn::{self, transact};
 use crate::store::Store;
 
 /// The key in `meta` of the marker of an unfinished bulk insert.
 pub(super) const MARKER_KEY: &[u8] = b"bulk_insert";
+
+/// The key in `meta` of the last counter (in key order) that the end of an
+/// unfinished bulk insert has raised: its counters are raised in as many
+/// commits as the backend's transactions need, and a run finished again
+/// skips the ones raised already.
+const COUNTED_KEY: &[u8] = b"bulk_insert_counted";
 
 /// Shipments per chunk: the entries of one chunk (about 1.5 million for
 /// synthetic shipments) are held in memory and sorted before they are
@@ -319,29 +326,61 @@ impl Store {
             .await
     }
 
-    /// The one commit that finishes a run: adds its counts to the stored
-    /// counters, makes sure the next id is past its shipments (a run begun
-    /// by an older release took no ids ahead) and removes its marker.
-    /// Returns once it is on disk.
+    /// The commits that finish a run: they add its counts to the stored
+    /// counters, in key order and as many at a time as a transaction holds
+    /// (on sled all at once), each noting the last counter it raised. The
+    /// last also makes sure the next id is past the run's shipments (a run
+    /// begun by an older release took no ids ahead) and removes the
+    /// marker. Returns once it is on disk.
     async fn end_bulk_insert(
         &self,
         run: &BulkInsert,
         deltas: &HashMap<Vec<u8>, u64>,
     ) -> Result<()> {
         let marker = encode(run)?;
-        transact!(self, |txn| {
-            if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice()) {
-                return Err(Error::Corrupt(
-                    "the marker of a bulk insert changed while it ran".into(),
-                ));
+        let mut deltas: Vec<(&Vec<u8>, &u64)> = deltas.iter().collect();
+        deltas.sort_unstable();
+        let mut batch = deltas.len();
+        loop {
+            let counted = self.backend.get(Space::Meta, COUNTED_KEY).await?;
+            let from = counted.as_ref().map_or(0, |last| {
+                deltas.partition_point(|(key, _)| key.as_slice() <= last.as_slice())
+            });
+            let now = &deltas[from..deltas.len().min(from + batch)];
+            let last = from + now.len() == deltas.len();
+            // In a block of its own, so that an error ends the attempt,
+            // not the function.
+            let raised: Result<_> = async {
+                transact!(self, |txn| {
+                    if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice())
+                        || txn.get(Space::Meta, COUNTED_KEY).await? != counted
+                    {
+                        return Err(Error::Corrupt(
+                            "the marker of a bulk insert changed while it ran".into(),
+                        ));
+                    }
+                    for (key, delta) in now {
+                        txn.increment(Space::ShipmentCounts, (*key).clone(), **delta as i64);
+                    }
+                    if last {
+                        super::raise_next_id(&mut txn, run.end_id()).await?;
+                        txn.delete(Space::Meta, MARKER_KEY);
+                        txn.delete(Space::Meta, COUNTED_KEY);
+                    } else if let Some((key, _)) = now.last() {
+                        txn.put(Space::Meta, COUNTED_KEY, (*key).clone());
+                    }
+                })
             }
-            for (key, delta) in deltas {
-                txn.increment(Space::ShipmentCounts, key.clone(), *delta as i64);
+            .await;
+            match raised {
+                Ok(_) if last => return self.backend.flush().await,
+                Ok(_) => {}
+                Err(error) => match txn::smaller_batch(now.len(), &error) {
+                    Some(smaller) => batch = smaller,
+                    None => return Err(error),
+                },
             }
-            super::raise_next_id(&mut txn, run.end_id()).await?;
-            txn.delete(Space::Meta, MARKER_KEY);
-        })?;
-        self.backend.flush().await
+        }
     }
 }
 
@@ -534,6 +573,86 @@ mod tests {
         assert_eq!(store.check().await.unwrap().problems, Vec::<String>::new());
         assert_eq!(n_shipments(&store).await, N_SEEDED + N);
         assert!(contents(&store).await == contents(&done).await);
+    }
+
+    /// The seed file's shipments, each from a shipper of its own: a run
+    /// with more counters than one etcd transaction holds.
+    #[cfg(feature = "etcd")]
+    struct Shippers(Cycled);
+
+    #[cfg(feature = "etcd")]
+    impl ShipmentSource for Shippers {
+        fn reference(&self, number: u64) -> String {
+            self.0.reference(number)
+        }
+
+        fn shipment(&self, number: u64) -> Shipment {
+            Shipment {
+                shipper: Some(
+                    crate::domain::CompanyCode::parse(&format!("SHIPPER-{number:04}")).unwrap(),
+                ),
+                ..self.0.shipment(number)
+            }
+        }
+    }
+
+    /// On etcd, a run whose counters do not fit one transaction raises
+    /// them in several; one interrupted after the first of them raises
+    /// each of the rest once when it is finished.
+    #[cfg(feature = "etcd")]
+    #[tokio::test]
+    async fn on_etcd_a_run_raises_more_counters_than_a_transaction_holds_once_each() {
+        use crate::store::backend::{etcd::test_options, EtcdBackend, MAX_TXN_OPS};
+        const WIDE: u64 = 300;
+        let on_etcd = || async {
+            let backend = Arc::new(EtcdBackend::open(test_options()).await.unwrap());
+            let store = Store::over(backend.clone(), "etcd").await.unwrap();
+            let data = seed::load(None).unwrap();
+            seed::apply(&store, &data).await.unwrap();
+            (backend, store, Shippers(Cycled(data.shipments)))
+        };
+        let (whole_backend, whole, source) = on_etcd().await;
+        let (_, interrupted, _) = on_etcd().await;
+        // The state a crash after the first commit of counters leaves: all
+        // entries written, the counters up to one raised and noted.
+        let run = interrupted
+            .begin_bulk_insert(0..WIDE, &source)
+            .await
+            .unwrap();
+        let chunk = build_chunk(&run, 0..WIDE, &source).unwrap();
+        let mut deltas: Vec<_> = chunk.deltas.into_iter().collect();
+        deltas.sort_unstable();
+        let (first, _) = deltas.split_at(60);
+        let raised: Result<_> = async {
+            transact!(&interrupted, |txn| {
+                for (key, delta) in first {
+                    txn.increment(Space::ShipmentCounts, key.clone(), *delta as i64);
+                }
+                txn.put(Space::Meta, COUNTED_KEY, first.last().unwrap().0.clone());
+            })
+        }
+        .await;
+        raised.unwrap();
+
+        whole
+            .bulk_insert_shipments(0..WIDE, &source, |_| {})
+            .await
+            .unwrap();
+        let finished = interrupted
+            .finish_bulk_insert(&source, |_| {})
+            .await
+            .unwrap();
+
+        assert!(deltas.len() > MAX_TXN_OPS, "{} counters", deltas.len());
+        let largest = whole_backend.largest_commit();
+        assert!(largest <= MAX_TXN_OPS, "{largest}");
+        assert_eq!(finished, WIDE);
+        for store in [&whole, &interrupted] {
+            assert_eq!(store.check().await.unwrap().problems, Vec::<String>::new());
+            assert_eq!(n_shipments(store).await, N_SEEDED + WIDE);
+            assert_eq!(store.unfinished_bulk_insert().await.unwrap(), None);
+        }
+        assert!(contents(&interrupted).await == contents(&whole).await);
     }
 
     #[tokio::test]
