@@ -290,7 +290,11 @@ impl Application {
                 source,
             })?
             .port();
-        let api = crate::graphql::build_api(store.clone(), tokens, Events::default(), options);
+        // The one task that publishes shipment events, every server's, from
+        // the store's change feed.
+        let events = Events::default();
+        actix_web::rt::spawn(events.clone().follow(store.clone()));
+        let api = crate::graphql::build_api(store.clone(), tokens, events, options);
         let policy = WebSocketPolicy {
             allowed_origins: args.cors_origins.clone(),
             max_connections: args.max_websockets,

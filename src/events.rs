@@ -1,47 +1,39 @@
-//! Live shipment events: every durable change to a shipment is published to
-//! the subscribers of the moment, with the sequence number its commit
-//! counted. A writer publishes once its own change is durable, so two
-//! changes made at the same moment may reach subscribers in the other
-//! order than their numbers.
+//! Live shipment events, read from the store's change feed: every server
+//! publishes every server's changes, in commit order, each once it is
+//! durable, numbered by the sequence its commit counted, so a subscriber
+//! sees no gap and no repeat wherever it is connected and whoever wrote.
+//!
 //! Each subscriber has a bounded buffer; one that falls too far behind
 //! misses events and is told so, instead of slowing writers or growing
-//! memory.
+//! memory. When the feed itself no longer reaches back to the next events
+//! (an etcd compaction passed them), every subscriber is told that events
+//! were missed, and the stream goes on from the store's current state.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::domain::Shipment;
+use crate::domain::ShipmentEvent;
+use crate::store::Store;
 
 /// How many events a subscriber may fall behind before it is cut off.
 pub const SUBSCRIBER_BUFFER: usize = 1024;
 
-/// What happened to a shipment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShipmentEventKind {
-    /// It was created.
-    Created,
-    /// It was changed.
-    Updated,
-    /// It was deleted.
-    Deleted,
-}
-
-/// A change to a shipment, published after it is on disk.
+/// What subscribers receive.
 #[derive(Debug, Clone)]
-pub struct ShipmentEvent {
-    /// What happened.
-    pub kind: ShipmentEventKind,
-    /// The shipment after the change (before it, for a deletion).
-    pub shipment: Shipment,
-    /// One more than the event before it in the database: counted in the
-    /// commit of the change, so it survives restarts and is the same for
-    /// every process sharing the database.
-    pub sequence: u64,
+pub enum Published {
+    /// A change to a shipment, shared by every subscriber's copy.
+    Event(Arc<ShipmentEvent>),
+    /// The change feed no longer reached back to the next events: some
+    /// were missed, and subscriptions end.
+    Missed,
 }
 
 /// The channel events travel on. Cheap to clone.
 #[derive(Clone)]
 pub struct Events {
-    sender: broadcast::Sender<ShipmentEvent>,
+    sender: broadcast::Sender<Published>,
 }
 
 impl Default for Events {
@@ -52,20 +44,59 @@ impl Default for Events {
 }
 
 impl Events {
-    /// Publishes a change with its sequence number to every current
-    /// subscriber.
-    pub fn publish(&self, kind: ShipmentEventKind, shipment: Shipment, sequence: u64) {
-        let event = ShipmentEvent {
-            kind,
-            shipment,
-            sequence,
-        };
-        // No subscriber is not an error: the event simply has no audience.
-        let _ = self.sender.send(event);
+    /// A new subscription that sees every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
+        self.sender.subscribe()
     }
 
-    /// A new subscription that sees every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<ShipmentEvent> {
-        self.sender.subscribe()
+    /// Publishes the shipment events of every commit to `store` from its
+    /// current revision on, for as long as the server runs: the one task
+    /// of each server that does. While nobody subscribes it only keeps its
+    /// place; a failing store is retried.
+    pub async fn follow(self, store: Store) {
+        let mut reached = store.follow_changes();
+        let mut after = *reached.borrow_and_update();
+        loop {
+            if reached
+                .wait_for(|revision| *revision > after)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            if self.sender.receiver_count() == 0 {
+                after = *reached.borrow_and_update();
+                continue;
+            }
+            match self.publish_after(&store, after).await {
+                Ok(next) => after = next,
+                Err(error) => {
+                    tracing::warn!(%error, after, "cannot read shipment events; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    /// Publishes the events of the commits after `after`, once they are
+    /// durable, and returns the revision they reach.
+    async fn publish_after(&self, store: &Store, after: u64) -> crate::error::Result<u64> {
+        let Some((events, reached)) = store.shipment_events_after(after).await? else {
+            tracing::warn!(
+                after,
+                "the change feed no longer reaches back to the next shipment events; subscribers are told they missed some"
+            );
+            let _ = self.sender.send(Published::Missed);
+            return Ok(*store.follow_changes().borrow());
+        };
+        if !events.is_empty() {
+            store.make_durable().await?;
+        }
+        for event in events {
+            // No subscriber is not an error: the event simply has no
+            // audience.
+            let _ = self.sender.send(Published::Event(Arc::new(event)));
+        }
+        Ok(reached)
     }
 }

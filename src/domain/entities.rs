@@ -423,3 +423,27 @@ pub struct TradeFlow {
     /// Bookkeeping.
     pub meta: RecordMeta,
 }
+
+/// What happened to a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipmentEventKind {
+    /// It was created.
+    Created,
+    /// It was changed.
+    Updated,
+    /// It was deleted.
+    Deleted,
+}
+
+/// A committed change to a shipment, as subscribers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShipmentEvent {
+    /// What happened.
+    pub kind: ShipmentEventKind,
+    /// The shipment after the change (before it, for a deletion).
+    pub shipment: Shipment,
+    /// One more than the event before it in the database: counted in the
+    /// commit of the change, so it survives restarts and is the same for
+    /// every server sharing the store.
+    pub sequence: u64,
+}

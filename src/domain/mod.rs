@@ -15,8 +15,8 @@ pub use codes::{
 };
 pub use entities::{
     Company, FreightRoute, Hub, HubKind, Indicator, NationalSummary, Origin, PartnerKind, Province,
-    ProvinceYear, Record, RecordMeta, Shipment, TradeFlow, TradePartner, TransportMode,
-    REPORT_YEAR,
+    ProvinceYear, Record, RecordMeta, Shipment, ShipmentEvent, ShipmentEventKind, TradeFlow,
+    TradePartner, TransportMode, REPORT_YEAR,
 };
 pub use figures::{Currency, Money, Percent, Qualifier, Quantity, Source};
 pub use listing::{

@@ -64,6 +64,10 @@ pub const SCAN_LIMIT: &str = "SCAN_LIMIT";
 /// The query ran longer than `--timeout-secs` and was stopped. Ask for
 /// less, or narrow its filters.
 pub const TIMEOUT: &str = "TIMEOUT";
+/// A subscription missed events: it fell too far behind, or the store's
+/// change feed no longer holds them (an etcd compaction). Its stream ends;
+/// subscribe again and read the current state with a query.
+pub const EVENTS_MISSED: &str = "EVENTS_MISSED";
 
 // Persisted queries (`persisted`).
 
@@ -122,6 +126,7 @@ pub const ALL: &[&str] = &[
     RATE_LIMITED,
     SCAN_LIMIT,
     TIMEOUT,
+    EVENTS_MISSED,
     PERSISTED_QUERY_NOT_FOUND,
     PERSISTED_QUERY_NOT_SUPPORTED,
     PERSISTED_QUERY_NOT_IN_LIST,

@@ -1,20 +1,22 @@
 //! Live updates: `shipmentEvents`, served over WebSocket. An event reaches
-//! a subscriber only after its write is on disk; a subscriber that falls
-//! more than [`SUBSCRIBER_BUFFER`] events behind is told so and its stream
-//! ends, instead of slowing writers or growing memory.
+//! a subscriber only after its write is durable, from whichever server
+//! made it (`events`); a subscriber that falls more than
+//! [`SUBSCRIBER_BUFFER`] events behind, or whose next events the store's
+//! change feed no longer holds, is told so with `EVENTS_MISSED` and its
+//! stream ends, instead of slowing writers or growing memory.
 
 use async_graphql::futures_util::stream::{self, Stream};
 use async_graphql::{Context, Enum, Object, Subscription};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::errors::ApiResult;
+use super::codes;
 use super::types::{Shipment, ShipmentFilterInput};
-use crate::error::Error;
-use crate::events::{self, Events, SUBSCRIBER_BUFFER};
+use crate::domain;
+use crate::events::{Events, Published, SUBSCRIBER_BUFFER};
 
 /// What happened to a shipment.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "events::ShipmentEventKind")]
+#[graphql(remote = "domain::ShipmentEventKind")]
 pub enum ShipmentEventKind {
     /// It was created.
     Created,
@@ -25,7 +27,7 @@ pub enum ShipmentEventKind {
 }
 
 /// A change to a shipment.
-pub struct ShipmentEvent(events::ShipmentEvent);
+pub struct ShipmentEvent(std::sync::Arc<domain::ShipmentEvent>);
 
 /// A durable change to a shipment.
 #[Object]
@@ -66,21 +68,31 @@ impl Subscription {
             async move {
                 let mut receiver = receiver?;
                 loop {
-                    match receiver.recv().await {
-                        Ok(event) if filter.matches(&event.shipment) => {
+                    let missed = match receiver.recv().await {
+                        Ok(Published::Event(event)) if filter.matches(&event.shipment) => {
                             return Some((Ok(ShipmentEvent(event)), Some(receiver)))
                         }
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(missed)) => {
-                            let error = Error::bad_input(format!(
-                                "this subscription fell more than {SUBSCRIBER_BUFFER} events behind and missed {missed}; subscribe again and read the current state with a query"
-                            ));
-                            return Some((Err::<ShipmentEvent, _>(error).api(), None));
+                        Ok(Published::Event(_)) => continue,
+                        Ok(Published::Missed) => {
+                            "the store's change feed no longer holds the next events (an etcd compaction passed them)".to_owned()
                         }
+                        Err(RecvError::Lagged(missed)) => format!(
+                            "this subscription fell more than {SUBSCRIBER_BUFFER} events behind and missed {missed}"
+                        ),
                         Err(RecvError::Closed) => return None,
-                    }
+                    };
+                    return Some((Err(events_missed(&missed)), None));
                 }
             }
         }))
     }
+}
+
+/// The error that ends a subscription that missed events.
+fn events_missed(why: &str) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(format!(
+        "{why}; subscribe again and read the current state with a query"
+    ))
+    .extend_with(|_, e| e.set("code", codes::EVENTS_MISSED))
 }

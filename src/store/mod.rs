@@ -34,7 +34,7 @@ pub use catalog::{Catalog, Counted, RouteQuery, SearchHit};
 pub use check::CheckReport;
 pub use flows::TradeFlowQuery;
 pub use scan_budget::ScanBudget;
-pub use shipments::{ShipmentChange, ShipmentQuery, ShipmentSource, ShipmentWrite};
+pub use shipments::{ShipmentQuery, ShipmentSource, ShipmentWrite};
 
 use self::backend::{Backend, SledBackend, SledOptions, Space};
 use self::txn::transact;

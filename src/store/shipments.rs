@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::backend::{decode_counter, KeyRange, Space};
+use super::backend::{decode_counter, Change, CommitRecord, KeyRange, Space};
 use super::codec::decode;
 use super::format::Stored;
 use super::keys::{date_key, decimal_key, id_from_suffix, id_key, prefix_end, tag, TEXT_END};
@@ -27,8 +27,8 @@ use super::scan_budget::ScanBudget;
 use super::txn::{self, transact, Txn};
 use super::Store;
 use crate::domain::{
-    Direction, Page, PageRequest, Position, Shipment, ShipmentFilter, ShipmentId, ShipmentOrder,
-    ShipmentOrderField,
+    Direction, Page, PageRequest, Position, Shipment, ShipmentEvent, ShipmentEventKind,
+    ShipmentFilter, ShipmentId, ShipmentOrder, ShipmentOrderField,
 };
 use crate::error::{Error, Result};
 pub use bulk::ShipmentSource;
@@ -253,17 +253,6 @@ impl ShipmentWrite {
     }
 }
 
-/// A change to one shipment through the API, and the event it makes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShipmentChange {
-    /// The shipment as stored; for a delete, as it was.
-    pub shipment: Shipment,
-    /// The sequence number of the change's event, counted in the change's
-    /// own commit; `None` when nothing changed (an insert retried under
-    /// its idempotency key).
-    pub event: Option<u64>,
-}
-
 /// What a list or a count of shipments reads, which decides what it
 /// costs and whether it charges the request's scan budget. The one place
 /// of that rule: the store's reads and the estimates the limits charge
@@ -356,6 +345,31 @@ impl Store {
         }
     }
 
+    /// Follows the revision up to which the change feed holds every
+    /// commit: what a reader of [`Store::shipment_events_after`] waits on.
+    pub fn follow_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.backend.follow_changes()
+    }
+
+    /// The shipment events of the commits after revision `after`, in
+    /// commit order, and the revision they reach: the same events for
+    /// every server of a shared store, whoever wrote them. `None` when the
+    /// change feed no longer reaches back to `after`.
+    pub async fn shipment_events_after(
+        &self,
+        after: u64,
+    ) -> Result<Option<(Vec<ShipmentEvent>, u64)>> {
+        let Some(records) = self.backend.changes(after).await? else {
+            return Ok(None);
+        };
+        let reached = records.last().map_or(after, |record| record.revision);
+        let mut events = Vec::new();
+        for record in &records {
+            events.extend(events_of(record)?);
+        }
+        Ok(Some((events, reached)))
+    }
+
     /// How many shipments were generated for load tests.
     pub async fn synthetic_count(&self) -> Result<u64> {
         self.counter(Facet::Synthetic, &synthetic_value(true)).await
@@ -412,8 +426,8 @@ impl Store {
                 .apply_shipment_writes(&writes[start..end], ids, false)
                 .await
             {
-                Ok(changes) => {
-                    stored.extend(changes.into_iter().map(|change| change.shipment));
+                Ok(shipments) => {
+                    stored.extend(shipments);
                     start = end;
                 }
                 Err(error) => match txn::smaller_batch(end - start, &error) {
@@ -425,14 +439,18 @@ impl Store {
         Ok(stored)
     }
 
-    /// Makes one change to a shipment, as [`Store::write_shipments`] does,
-    /// and counts its event in the same commit. Call
-    /// [`Store::make_durable`] before acknowledging or publishing it.
-    pub async fn change_shipment(&self, write: ShipmentWrite) -> Result<ShipmentChange> {
-        let mut changes = self
+    /// Makes one change to a shipment through the API, as
+    /// [`Store::write_shipments`] does, and counts its event in the same
+    /// commit, where the change feed finds it
+    /// ([`Store::shipment_events_after`]); an insert retried under its
+    /// idempotency key changes nothing and counts none. Returns the
+    /// shipment as stored (for a delete, as it was). Call
+    /// [`Store::make_durable`] before acknowledging it.
+    pub async fn change_shipment(&self, write: ShipmentWrite) -> Result<Shipment> {
+        let mut changed = self
             .apply_shipment_writes(std::slice::from_ref(&write), vec![None], true)
             .await?;
-        changes
+        changed
             .pop()
             .ok_or_else(|| Error::Corrupt("a write returned no shipment".into()))
     }
@@ -447,8 +465,8 @@ impl Store {
         writes: &[ShipmentWrite],
         mut ids: Vec<Option<ShipmentId>>,
         with_events: bool,
-    ) -> Result<Vec<ShipmentChange>> {
-        let ((mut changes, n_events), committed) = transact!(self, |txn| {
+    ) -> Result<Vec<Shipment>> {
+        let (changes, _) = transact!(self, |txn| {
             if let Some(marker) = txn.get(Space::Meta, bulk::MARKER_KEY).await? {
                 let run = decode(&marker, "bulk insert marker")?;
                 return Err(bulk::unfinished_error(&run));
@@ -461,20 +479,9 @@ impl Store {
             if with_events && n_events > 0 {
                 txn.increment(Space::Meta, EVENT_SEQUENCE_KEY, n_events as i64);
             }
-            (changes, n_events as u64)
+            changes
         })?;
-        let last_event = committed.counter(Space::Meta, EVENT_SEQUENCE_KEY);
-        let mut next_event = last_event.map(|last| last + 1 - n_events);
-        Ok(changes
-            .drain(..)
-            .map(|(shipment, changed)| {
-                let event = next_event.filter(|_| changed);
-                if event.is_some() {
-                    next_event = next_event.map(|next| next + 1);
-                }
-                ShipmentChange { shipment, event }
-            })
-            .collect())
+        Ok(changes.into_iter().map(|(shipment, _)| shipment).collect())
     }
 
     /// Reads and buffers one write in `txn`. Returns the shipment as
@@ -1012,6 +1019,64 @@ async fn raise_next_id(txn: &mut Txn<'_>, next: u64) -> Result<()> {
         txn.put(Space::Meta, NEXT_ID_KEY, next.to_be_bytes());
     }
     Ok(())
+}
+
+/// The events of one commit: none unless it counted events (a change
+/// through the API does, seeding and restoring do not), then one for each
+/// shipment it wrote, numbered up to the sequence it counted. A new
+/// shipment's version is 1; a deleted one is the value the feed says the
+/// commit removed.
+fn events_of(record: &CommitRecord) -> Result<Vec<ShipmentEvent>> {
+    let Some(counted) = record
+        .changes
+        .iter()
+        .find(|change| change.space == Space::Meta && change.key == EVENT_SEQUENCE_KEY)
+    else {
+        return Ok(Vec::new());
+    };
+    let last = decode_counter(counted.value.as_deref())?;
+    let written: Vec<&Change> = record
+        .changes
+        .iter()
+        .filter(|change| change.space == Space::Shipments)
+        .collect();
+    let first = (last + 1)
+        .checked_sub(written.len() as u64)
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "commit {} wrote {} shipments but counted events only up to {last}",
+                record.revision,
+                written.len()
+            ))
+        })?;
+    written
+        .into_iter()
+        .zip(first..)
+        .map(|(change, sequence)| {
+            let (kind, stored) = match (&change.value, &change.previous) {
+                (Some(value), _) => (ShipmentEventKind::Updated, value),
+                (None, Some(previous)) => (ShipmentEventKind::Deleted, previous),
+                (None, None) => {
+                    return Err(Error::Corrupt(format!(
+                        "commit {} deleted a shipment the change feed does not hold",
+                        record.revision
+                    )))
+                }
+            };
+            let shipment = Shipment::decode(stored)?;
+            let kind = match kind {
+                ShipmentEventKind::Updated if shipment.meta.version == 1 => {
+                    ShipmentEventKind::Created
+                }
+                kind => kind,
+            };
+            Ok(ShipmentEvent {
+                kind,
+                shipment,
+                sequence,
+            })
+        })
+        .collect()
 }
 
 /// Refuses a change made against a version that is no longer current.

@@ -33,18 +33,6 @@ pub(super) struct Txn<'a> {
 pub(super) struct Committed {
     /// Its revision.
     pub revision: u64,
-    /// Each counter it changed, with its value after the change.
-    pub counters: Vec<((Space, Vec<u8>), u64)>,
-}
-
-impl Committed {
-    /// The value of the counter at `key` after the commit, if it changed it.
-    pub(super) fn counter(&self, space: Space, key: &[u8]) -> Option<u64> {
-        self.counters
-            .iter()
-            .find(|((each, each_key), _)| *each == space && each_key == key)
-            .map(|(_, value)| *value)
-    }
 }
 
 impl<'a> Txn<'a> {
@@ -191,17 +179,9 @@ impl<'a> Txn<'a> {
                 None => commit.delete(space, key),
             }
         }
-        let places: Vec<(Space, Vec<u8>)> = commit
-            .increments
-            .iter()
-            .map(|each| (each.space, each.key.clone()))
-            .collect();
         self.backend.fits(&commit)?;
         match self.backend.commit(commit).await? {
-            Outcome::Committed { revision, counters } => Ok(Some(Committed {
-                revision,
-                counters: places.into_iter().zip(counters).collect(),
-            })),
+            Outcome::Committed { revision, .. } => Ok(Some(Committed { revision })),
             Outcome::Conflict => Ok(None),
         }
     }

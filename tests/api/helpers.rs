@@ -24,6 +24,8 @@ pub struct TestApp {
     pub store: Store,
     /// The database directory.
     pub data_dir: PathBuf,
+    /// On the etcd pass, the cluster and key prefix it keeps its data in.
+    etcd: Option<EtcdArgs>,
     client: awc::Client,
     _dir: TempDir,
 }
@@ -70,6 +72,17 @@ pub fn sled_only(why: &str) -> bool {
     skipped
 }
 
+/// Whether a test that needs two servers on one store (the etcd backend)
+/// should not run: on the sled pass it says why it is skipped and returns
+/// true.
+pub fn etcd_only(why: &str) -> bool {
+    let skipped = !on_etcd();
+    if skipped {
+        eprintln!("skipped on sled, as it needs two servers on one store: {why}");
+    }
+    skipped
+}
+
 /// Starts the server on a free port over a fresh, seeded database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(0).await
@@ -87,6 +100,21 @@ pub async fn spawn_app_without_tokens() -> TestApp {
 
 /// Starts the server with the test settings changed by `edit`.
 pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    spawn_on(test_etcd(), edit).await
+}
+
+/// Starts another server on the store of `app`, as a second server of a
+/// deployment: the same etcd cluster and key prefix. Only on the etcd pass
+/// (see [`etcd_only`]): the embedded database holds one server.
+pub async fn spawn_beside(app: &TestApp) -> TestApp {
+    let etcd = app
+        .etcd
+        .clone()
+        .expect("a second server needs the etcd pass");
+    spawn_on(Some(etcd), |_| {}).await
+}
+
+async fn spawn_on(etcd: Option<EtcdArgs>, edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     // The command line's defaults, then the test settings.
     let mut args = Cli::parse_from(["tradegraph"]).serve;
@@ -95,8 +123,8 @@ pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
         cache_mb: 16,
         ..DatabaseArgs::at(dir.path().join("data"))
     };
-    if let Some(etcd) = test_etcd() {
-        args.database.store.etcd = etcd;
+    if let Some(etcd) = &etcd {
+        args.database.store.etcd = etcd.clone();
     }
     args.write_token_hashes = vec![WRITE_TOKEN_HASH.to_owned()];
     args.cors_origins = vec!["https://allowed.example".to_owned()];
@@ -107,6 +135,7 @@ pub async fn spawn_configured(edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
         address: format!("http://127.0.0.1:{}", application.port()),
         store: application.store().clone(),
         data_dir: args.database.store.data_dir.clone(),
+        etcd,
         client: awc::Client::default(),
         _dir: dir,
     };

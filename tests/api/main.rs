@@ -3,6 +3,7 @@
 
 mod backup;
 mod caching;
+mod cluster;
 mod crash;
 mod dashboard;
 mod errors;

@@ -9,7 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    aliased_query, deep_query, spawn_app, spawn_configured, TestApp, WRITE_TOKEN,
+    aliased_query, deep_query, etcd_only, spawn_app, spawn_beside, spawn_configured, TestApp,
+    WRITE_TOKEN,
 };
 
 type Connection = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
@@ -100,6 +101,99 @@ async fn a_created_shipment_reaches_a_subscriber() {
             "shipment": { "reference": "JS-1", "cargo": "wind turbines", "originProvince": { "name": "Jiangsu" } }
         } }, "extensions": { "cost": { "requested": 8, "limit": 50_000 } } } })
     );
+}
+
+/// Subscribes to every shipment event, with each event's kind, sequence
+/// and reference.
+async fn subscribe_to_all(app: &TestApp) -> Connection {
+    let mut connection = connect(app, json!({})).await;
+    send(
+        &mut connection,
+        json!({ "id": "all", "type": "subscribe", "payload": { "query":
+            "subscription { shipmentEvents { kind sequence shipment { reference } } }" } }),
+    )
+    .await;
+    connection
+}
+
+/// The kind, sequence and reference of the next `count` events.
+async fn next_events(connection: &mut Connection, count: usize) -> Vec<(String, u64, String)> {
+    let mut events = Vec::new();
+    for _ in 0..count {
+        let message = receive(connection).await;
+        let event = &message["payload"]["data"]["shipmentEvents"];
+        events.push((
+            event["kind"].as_str().expect("a kind").to_owned(),
+            event["sequence"].as_u64().expect("a sequence"),
+            event["shipment"]["reference"]
+                .as_str()
+                .expect("a reference")
+                .to_owned(),
+        ));
+    }
+    events
+}
+
+#[actix_web::test]
+async fn subscribers_on_every_server_receive_every_servers_events_once_in_commit_order() {
+    if etcd_only("events written on one server, received on another") {
+        return;
+    }
+    // Arrange: a subscriber on each of two servers.
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    let mut on_first = subscribe_to_all(&first).await;
+    let mut on_second = subscribe_to_all(&second).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    // Act: creates, updates and deletes, by turns on either server.
+    let create = "mutation ($reference: String!) { createShipment(input: {reference: $reference, cargo: \"drones\"}) { shipment { id } } }";
+    let update = "mutation ($id: ID!) { updateShipment(id: $id, input: {cargo: \"rotors\"}) { shipment { id } } }";
+    let delete = "mutation ($id: ID!) { deleteShipment(id: $id) { deletedId } }";
+    let mut expected = Vec::new();
+    for n in 0..4 {
+        let (writer, other) = if n % 2 == 0 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        let reference = format!("EVENTS-{n}");
+        let created = writer
+            .write(create, json!({ "reference": reference }))
+            .await;
+        let id = created["createShipment"]["shipment"]["id"].clone();
+        other.write(update, json!({ "id": id })).await;
+        expected.push(("CREATED", reference.clone()));
+        expected.push(("UPDATED", reference.clone()));
+        if n % 2 == 1 {
+            writer.write(delete, json!({ "id": id })).await;
+            expected.push(("DELETED", reference));
+        }
+    }
+    let seen_first = next_events(&mut on_first, expected.len()).await;
+    let seen_second = next_events(&mut on_second, expected.len()).await;
+
+    // Assert: the same events on both, in the order they were made,
+    // numbered one after another.
+    let start = seen_first[0].1;
+    let numbered: Vec<(String, u64, String)> = expected
+        .into_iter()
+        .zip(start..)
+        .map(|((kind, reference), sequence)| (kind.to_owned(), sequence, reference))
+        .collect();
+    assert_eq!(seen_first, numbered);
+    assert_eq!(seen_second, numbered);
+    for connection in [&mut on_first, &mut on_second] {
+        let extra = actix_web::rt::time::timeout(Duration::from_millis(300), connection.next())
+            .await
+            .ok()
+            .flatten()
+            .map(|frame| format!("{frame:?}"));
+        assert!(
+            extra.is_none_or(|frame| frame.contains("Ping")),
+            "no event twice"
+        );
+    }
 }
 
 const MUTATION: &str =

@@ -12,7 +12,6 @@ use crate::domain::{
     ShipmentId,
 };
 use crate::error::Error;
-use crate::events::{Events, ShipmentEventKind};
 use crate::graphql::auth::WriteGuard;
 use crate::graphql::errors::{to_graphql, ApiResult};
 use crate::graphql::ids::NodeId;
@@ -174,7 +173,7 @@ impl ShipmentMutation {
             shipment,
             idempotency_key,
         };
-        let stored = write_one(ctx, write, ShipmentEventKind::Created).await?;
+        let stored = write_one(ctx, write).await?;
         Ok(CreateShipmentPayload {
             shipment: Shipment(stored),
         })
@@ -204,7 +203,7 @@ impl ShipmentMutation {
                 // lands between this read and the write, and retry.
                 expected_version: Some(expected_version.unwrap_or(read_version)),
             };
-            match write_one(ctx, write, ShipmentEventKind::Updated).await {
+            match write_one(ctx, write).await {
                 Ok(stored) => {
                     return Ok(UpdateShipmentPayload {
                         shipment: Shipment(stored),
@@ -231,7 +230,7 @@ impl ShipmentMutation {
             id: shipment,
             expected_version,
         };
-        write_one(ctx, write, ShipmentEventKind::Deleted).await?;
+        write_one(ctx, write).await?;
         Ok(DeleteShipmentPayload {
             deleted_id: NodeId::Shipment(shipment).encode(),
         })
@@ -253,16 +252,16 @@ impl From<WriteError> for async_graphql::Error {
     }
 }
 
-/// Writes one change, waits until it is on disk, then publishes its event
-/// (an insert retried under its idempotency key changes nothing and
-/// publishes none).
+/// Writes one change and waits until it is durable. Its event, counted in
+/// its commit, reaches subscribers on every server from the change feed
+/// (`events`); an insert retried under its idempotency key changes nothing
+/// and makes none.
 async fn write_one(
     ctx: &Context<'_>,
     write: ShipmentWrite,
-    kind: ShipmentEventKind,
 ) -> Result<domain::Shipment, WriteError> {
     let store = ctx.data_unchecked::<Store>();
-    let change = store
+    let shipment = store
         .change_shipment(write)
         .await
         .map_err(|error| match error {
@@ -273,11 +272,7 @@ async fn write_one(
         .make_durable()
         .await
         .map_err(|error| WriteError::Other(to_graphql(&error)))?;
-    if let Some(sequence) = change.event {
-        ctx.data_unchecked::<Events>()
-            .publish(kind, change.shipment.clone(), sequence);
-    }
-    Ok(change.shipment)
+    Ok(shipment)
 }
 
 /// The shipment id a global id names; another type's id is a BAD_USER_INPUT.

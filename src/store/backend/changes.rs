@@ -21,6 +21,9 @@ pub struct Change {
     pub key: Vec<u8>,
     /// What it holds now; `None` when it was removed.
     pub value: Option<Vec<u8>>,
+    /// For a removed key, what it held: what readers of the feed need to
+    /// tell others what was deleted (shipment events). `None` otherwise.
+    pub previous: Option<Vec<u8>>,
 }
 
 /// Everything one commit wrote.
@@ -41,7 +44,10 @@ impl CommitRecord {
     fn size(&self) -> usize {
         self.changes
             .iter()
-            .map(|change| change.key.len() + change.value.as_ref().map_or(0, Vec::len) + 32)
+            .map(|change| {
+                let held = |value: &Option<Vec<u8>>| value.as_ref().map_or(0, Vec::len);
+                change.key.len() + held(&change.value) + held(&change.previous) + 32
+            })
             .sum()
     }
 }
@@ -55,6 +61,8 @@ const MAX_BYTES: usize = 32 << 20;
 pub(super) struct ChangeLog {
     /// The latest revision up to which every commit is recorded.
     revision: AtomicU64,
+    /// The same, for those who wait for it to move.
+    reached: tokio::sync::watch::Sender<u64>,
     /// A std mutex: held only to insert or copy out `Arc`s.
     inner: Mutex<Inner>,
 }
@@ -74,6 +82,7 @@ impl ChangeLog {
     pub(super) fn new(revision: u64) -> Self {
         Self {
             revision: AtomicU64::new(revision),
+            reached: tokio::sync::watch::Sender::new(revision),
             inner: Mutex::new(Inner {
                 records: VecDeque::new(),
                 waiting: BTreeMap::new(),
@@ -88,6 +97,18 @@ impl ChangeLog {
         self.revision.load(Ordering::SeqCst)
     }
 
+    /// Follows [`ChangeLog::revision`]: what a reader waits on for the
+    /// next commits.
+    pub(super) fn follow(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reached.subscribe()
+    }
+
+    /// Moves the revision every commit up to which is recorded.
+    fn reach(&self, revision: u64) {
+        self.revision.store(revision, Ordering::SeqCst);
+        self.reached.send_replace(revision);
+    }
+
     /// Records a commit that has just become visible.
     pub(super) fn record(&self, record: CommitRecord) {
         let mut inner = self.lock();
@@ -99,7 +120,7 @@ impl ChangeLog {
             inner.records.push_back(next);
         }
         Self::trim(&mut inner);
-        self.revision.store(revision, Ordering::SeqCst);
+        self.reach(revision);
     }
 
     /// Records a commit that arrives after every commit before it (a
@@ -116,7 +137,7 @@ impl ChangeLog {
         inner.bytes += record.size();
         inner.records.push_back(Arc::new(record));
         Self::trim(&mut inner);
-        self.revision.store(revision, Ordering::SeqCst);
+        self.reach(revision);
     }
 
     /// Forgets every commit and starts again at `revision`: the feed no
@@ -128,7 +149,7 @@ impl ChangeLog {
         inner.waiting.clear();
         inner.bytes = 0;
         inner.reaches_back_to = revision;
-        self.revision.store(revision, Ordering::SeqCst);
+        self.reach(revision);
     }
 
     fn trim(inner: &mut Inner) {
@@ -171,6 +192,7 @@ mod tests {
                 space: Space::Meta,
                 key: revision.to_be_bytes().to_vec(),
                 value: None,
+                previous: None,
             }],
         }
     }

@@ -560,6 +560,7 @@ pub(crate) async fn the_change_feed_holds_every_commit_after_a_revision(harness:
                 space: Space::Routes,
                 key: b"a".to_vec(),
                 value: None,
+                previous: Some(b"1".to_vec()),
             },
             put_change(Space::Routes, b"e", b"5"),
             counter_change(Space::ShipmentCounts, b"n", 4),
@@ -577,6 +578,7 @@ pub(crate) async fn the_change_feed_holds_every_commit_after_a_revision(harness:
     assert_eq!(from_first, Some(vec![second_record]));
     assert_eq!(from_now, Some(vec![]));
     assert_eq!(revision(&*backend).await, second_revision);
+    assert_eq!(*backend.follow_changes().borrow(), second_revision);
 }
 
 /// Ids start at 1 and come in consecutive blocks of the size asked for,
@@ -1003,6 +1005,7 @@ fn put_change(space: Space, key: &[u8], value: &[u8]) -> Change {
         space,
         key: key.to_vec(),
         value: Some(value.to_vec()),
+        previous: None,
     }
 }
 
@@ -1011,6 +1014,7 @@ fn counter_change(space: Space, key: &[u8], value: u64) -> Change {
         space,
         key: key.to_vec(),
         value: Some(encode_counter(value).to_vec()),
+        previous: None,
     }
 }
 

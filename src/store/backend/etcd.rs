@@ -113,8 +113,6 @@ struct Inner {
     timeout: Duration,
     /// What the watch has delivered.
     feed: ChangeLog,
-    /// The revision the feed has reached, for waiters.
-    reached: tokio::sync::watch::Sender<u64>,
     /// The highest revision of this prefix that this handle has seen
     /// committed or read: the feed must reach it before it is read.
     seen: AtomicU64,
@@ -170,13 +168,11 @@ impl EtcdBackend {
         .await
         .map_err(|_| unreachable_cluster(&options.endpoints, "no member answered in time"))?
         .map_err(|error| unreachable_cluster(&options.endpoints, &error.to_string()))?;
-        let (reached, _) = tokio::sync::watch::channel(0);
         let mut inner = Inner {
             client,
             prefix: options.prefix.into_bytes(),
             timeout: options.timeout,
             feed: ChangeLog::new(0),
-            reached,
             seen: AtomicU64::new(0),
             confirmations: Mutex::default(),
             largest: AtomicUsize::new(0),
@@ -184,7 +180,6 @@ impl EtcdBackend {
         };
         let revision = inner.read_revision().await?;
         inner.feed = ChangeLog::new(revision);
-        inner.reached.send_replace(revision);
         inner.seen.store(revision, Ordering::SeqCst);
         let inner = Arc::new(inner);
         let watcher = inner.runtime.spawn(follow(inner.clone(), revision));
@@ -831,7 +826,6 @@ async fn follow(inner: Arc<Inner>, mut revision: u64) {
                         "the etcd change feed was compacted past this server's place; caches are rebuilt"
                     );
                     inner.feed.reset(current);
-                    inner.reached.send_replace(current);
                     revision = current;
                 }
                 Err(error) => tracing::warn!(%error, "cannot read the revision after a compaction"),
@@ -868,6 +862,7 @@ async fn watch_from(
 ) -> std::result::Result<Followed, (u64, String)> {
     let options = WatchOptions::new()
         .with_prefix()
+        .with_prev_key()
         .with_start_revision(revision as i64 + 1);
     let mut stream = inner
         .client
@@ -898,33 +893,29 @@ async fn watch_from(
             let Some(kv) = event.kv() else { continue };
             let at = to_revision(kv.mod_revision());
             if record.as_ref().is_some_and(|record| record.revision != at) {
-                inner.append(record.take().expect("checked"));
+                inner.feed.append(record.take().expect("checked"));
             }
             let record = record.get_or_insert_with(|| CommitRecord {
                 revision: at,
                 changes: Vec::new(),
             });
             if let Some((space, key)) = inner.split_key(kv.key()) {
+                let put = event.event_type() == EventType::Put;
                 record.changes.push(Change {
                     space,
                     key: key.to_vec(),
-                    value: (event.event_type() == EventType::Put).then(|| kv.value().to_vec()),
+                    value: put.then(|| kv.value().to_vec()),
+                    previous: event
+                        .prev_kv()
+                        .filter(|_| !put)
+                        .map(|old| old.value().to_vec()),
                 });
             }
         }
         if let Some(record) = record {
             revision = record.revision;
-            inner.append(record);
+            inner.feed.append(record);
         }
-    }
-}
-
-impl Inner {
-    /// Records one revision's changes, and wakes those waiting for it.
-    fn append(&self, record: CommitRecord) {
-        let revision = record.revision;
-        self.feed.append(record);
-        self.reached.send_replace(revision);
     }
 }
 
@@ -1059,7 +1050,7 @@ impl Backend for EtcdBackend {
 
     async fn changes(&self, after: u64) -> Result<Option<Vec<Arc<CommitRecord>>>> {
         let target = self.inner.seen.load(Ordering::SeqCst);
-        let mut reached = self.inner.reached.subscribe();
+        let mut reached = self.inner.feed.follow();
         let waited = tokio::time::timeout(
             self.inner.timeout,
             reached.wait_for(|reached| *reached >= target),
@@ -1072,6 +1063,10 @@ impl Backend for EtcdBackend {
             )));
         }
         Ok(self.inner.feed.since(after))
+    }
+
+    fn follow_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.feed.follow()
     }
 
     async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()> {

@@ -376,6 +376,11 @@ pub trait Backend: Send + Sync + 'static {
     /// derived again).
     async fn changes(&self, after: u64) -> Result<Option<Vec<Arc<CommitRecord>>>>;
 
+    /// Follows the revision up to which the change feed holds every
+    /// commit: what a reader of [`Backend::changes`] waits on for the next
+    /// ones.
+    fn follow_changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
     /// Writes many entries without transactions, for seeding while nothing
     /// else writes: the caller makes such a run safe (a marker, then one
     /// commit for counters), and readers' caches are empty.

@@ -180,9 +180,8 @@ impl Backend for SledBackend {
             .enumerate()
             .map(|(place, space)| (*space, place))
             .collect();
-        let applied = trees
-            .as_slice()
-            .transaction(|tx| -> TxResult<(u64, Vec<u64>)> {
+        let applied = trees.as_slice().transaction(
+            |tx| -> TxResult<(u64, Vec<u64>, Vec<Option<sled::IVec>>)> {
                 for check in &commit.checks {
                     let holds = match check {
                         Check::Absent(space, key) => tx[place[space]].get(key)?.is_none(),
@@ -194,13 +193,15 @@ impl Backend for SledBackend {
                         return Err(ConflictableTransactionError::Abort(Abort::Conflict));
                     }
                 }
+                // What each delete removed, for the change feed.
+                let mut removed = Vec::new();
                 for write in &commit.writes {
                     match write {
                         Write::Put(space, key, value) => {
                             tx[place[space]].insert(key.as_slice(), value.as_slice())?;
                         }
                         Write::Delete(space, key) => {
-                            tx[place[space]].remove(key.as_slice())?;
+                            removed.push(tx[place[space]].remove(key.as_slice())?);
                         }
                     }
                 }
@@ -216,14 +217,16 @@ impl Backend for SledBackend {
                 let revision =
                     decode_counter(meta.get(REVISION_KEY)?.as_deref()).map_err(failed)? + 1;
                 meta.insert(REVISION_KEY, &encode_counter(revision))?;
-                Ok((revision, counters))
-            });
-        let (revision, counters) = match applied {
+                Ok((revision, counters, removed))
+            },
+        );
+        let (revision, counters, removed) = match applied {
             Ok(applied) => applied,
             Err(TransactionError::Abort(Abort::Conflict)) => return Ok(Outcome::Conflict),
             Err(TransactionError::Abort(Abort::Failed(error))) => return Err(error),
             Err(TransactionError::Storage(error)) => return Err(error.into()),
         };
+        let mut removed = removed.into_iter();
         let changes = commit
             .writes
             .into_iter()
@@ -232,11 +235,13 @@ impl Backend for SledBackend {
                     space,
                     key,
                     value: Some(value),
+                    previous: None,
                 },
                 Write::Delete(space, key) => Change {
                     space,
                     key,
                     value: None,
+                    previous: removed.next().flatten().map(|old| old.to_vec()),
                 },
             })
             .chain(
@@ -248,9 +253,13 @@ impl Backend for SledBackend {
                         space: each.space,
                         key: each.key,
                         value: Some(encode_counter(*value).to_vec()),
+                        previous: None,
                     }),
             )
             .collect();
+        // Counted as written before it shows in the feed, so that a reader
+        // of the feed who then asks for durability gets this commit's too.
+        self.group.committed(revision);
         self.changes.record(CommitRecord { revision, changes });
         // The feed advances over unbroken revisions only: a commit with a
         // lower revision that applied first may not be recorded yet. It is
@@ -260,7 +269,6 @@ impl Backend for SledBackend {
         while self.changes.revision() < revision {
             std::thread::yield_now();
         }
-        self.group.committed(revision);
         Ok(Outcome::Committed { revision, counters })
     }
 
@@ -297,6 +305,10 @@ impl Backend for SledBackend {
 
     async fn changes(&self, after: u64) -> Result<Option<Vec<Arc<CommitRecord>>>> {
         Ok(self.changes.since(after))
+    }
+
+    fn follow_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.follow()
     }
 
     async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()> {

@@ -497,6 +497,9 @@ impl Backend for Counting {
     async fn changes(&self, after: u64) -> Result<Option<Vec<Arc<CommitRecord>>>> {
         self.inner.changes(after).await
     }
+    fn follow_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.follow_changes()
+    }
     async fn bulk_load(&self, entries: Vec<(Space, Vec<Entry>)>) -> Result<()> {
         self.inner.bulk_load(entries).await
     }

@@ -1,0 +1,172 @@
+//! Several servers on one store (the etcd pass): a write one acknowledges
+//! is read at once by another, past its caches and `ETag`s; idempotency
+//! keys and `expectedVersion` hold across servers; counters stay exact with
+//! writers on both; and the store then passes its check.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{etcd_only, spawn_app, spawn_beside, TestApp, WRITE_TOKEN};
+
+const CREATE: &str = "mutation ($input: CreateShipmentInput!, $key: String) {
+    createShipment(input: $input, idempotencyKey: $key) { shipment { id reference version } } }";
+
+const UPDATE: &str = "mutation ($id: ID!, $input: UpdateShipmentInput!, $expected: Int) {
+    updateShipment(id: $id, input: $input, expectedVersion: $expected) { shipment { version cargo } } }";
+
+const COUNTS: &str =
+    r#"{ all: shipments { totalCount } js: province(code: "JS") { shipments { totalCount } } }"#;
+
+/// How many shipments a server lists, and how many leave Jiangsu.
+async fn counts(app: &TestApp) -> (u64, u64) {
+    let data = app.data(COUNTS, json!({})).await;
+    (
+        data["all"]["totalCount"].as_u64().expect("a count"),
+        data["js"]["shipments"]["totalCount"]
+            .as_u64()
+            .expect("a count"),
+    )
+}
+
+/// Creates a shipment leaving Jiangsu; returns what the server answered.
+async fn create(app: &TestApp, reference: &str, key: Option<&str>) -> Value {
+    let input = json!({ "reference": reference, "cargo": "wind turbines", "originProvince": "JS" });
+    app.write(CREATE, json!({ "input": input, "key": key }))
+        .await["createShipment"]["shipment"]
+        .clone()
+}
+
+#[actix_web::test]
+async fn a_write_one_server_acknowledges_is_read_at_once_by_another_past_its_caches() {
+    if etcd_only("a write on one server, read on the other") {
+        return;
+    }
+    // Arrange: the second server has answered, and tagged, the count.
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    let path = format!("/graphql?query={}", crate::helpers::encoded(COUNTS));
+    let before = second.get_with(&path, &[]).await;
+    let (all, js) = counts(&second).await;
+
+    for round in 0..4_u64 {
+        // Act: a write on one server, then at once a read on the other,
+        // by turns.
+        let (writer, reader) = if round % 2 == 0 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        let reference = format!("CLUSTER-READ-{round}");
+        create(writer, &reference, None).await;
+        let found = reader
+            .data(
+                "query ($reference: String!) { shipment(reference: $reference) { reference cargo } }",
+                json!({ "reference": reference }),
+            )
+            .await;
+        let (all_now, js_now) = counts(reader).await;
+
+        // Assert
+        assert_eq!(
+            found["shipment"],
+            json!({ "reference": reference, "cargo": "wind turbines" })
+        );
+        assert_eq!((all_now, js_now), (all + round + 1, js + round + 1));
+    }
+    let after = second
+        .get_with(&path, &[("if-none-match", before.header("etag"))])
+        .await;
+    assert_eq!(after.status, 200, "the tag is not current after writes");
+    assert_eq!(after.json()["data"]["all"]["totalCount"], all + 4);
+}
+
+#[actix_web::test]
+async fn a_create_retried_on_another_server_under_its_key_returns_the_first_shipment() {
+    if etcd_only("a retry sent to the other server") {
+        return;
+    }
+    // Arrange
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    let (all, _) = counts(&first).await;
+
+    // Act
+    let created = create(&first, "CLUSTER-KEYED", Some("cluster-key-1")).await;
+    let retried = create(&second, "CLUSTER-KEYED-AGAIN", Some("cluster-key-1")).await;
+
+    // Assert: the same shipment, made once.
+    assert_eq!(retried, created);
+    assert_eq!(created["reference"], "CLUSTER-KEYED");
+    assert_eq!(counts(&first).await.0, all + 1);
+    assert_eq!(counts(&second).await.0, all + 1);
+}
+
+#[actix_web::test]
+async fn an_expected_version_holds_across_servers() {
+    if etcd_only("versions checked on two servers") {
+        return;
+    }
+    // Arrange
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    let id = create(&first, "CLUSTER-VERSIONED", None).await["id"].clone();
+
+    // Act: both servers change version 1; the second to try is refused.
+    let updated = second
+        .write(
+            UPDATE,
+            json!({ "id": id, "input": { "cargo": "blades" }, "expected": 1 }),
+        )
+        .await;
+    let (_, stale) = first
+        .post(
+            UPDATE,
+            json!({ "id": id, "input": { "cargo": "towers" }, "expected": 1 }),
+            Some(WRITE_TOKEN),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        updated["updateShipment"]["shipment"],
+        json!({ "version": 2, "cargo": "blades" })
+    );
+    assert_eq!(stale["errors"][0]["extensions"]["code"], "CONFLICT");
+    assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 2);
+    let found = first
+        .data(
+            r#"{ shipment(reference: "CLUSTER-VERSIONED") { version cargo } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        found["shipment"],
+        json!({ "version": 2, "cargo": "blades" })
+    );
+}
+
+#[actix_web::test]
+async fn counters_stay_exact_with_writers_on_two_servers_at_once() {
+    if etcd_only("writers on two servers") {
+        return;
+    }
+    // Arrange
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    let (all, js) = counts(&first).await;
+    const EACH: u64 = 12;
+
+    // Act: both servers take the same counters' writes at once.
+    let writes = (0..2 * EACH).map(|n| {
+        let server = if n % 2 == 0 { &first } else { &second };
+        async move { create(server, &format!("CLUSTER-RACE-{n}"), None).await }
+    });
+    let created = futures_util::future::join_all(writes).await;
+
+    // Assert: every write counted once, as both servers see it, and the
+    // store's records, indexes and counters agree.
+    assert!(created.iter().all(|shipment| shipment["version"] == 1));
+    assert_eq!(counts(&first).await, (all + 2 * EACH, js + 2 * EACH));
+    assert_eq!(counts(&second).await, (all + 2 * EACH, js + 2 * EACH));
+    let report = second.store.check().await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+}
