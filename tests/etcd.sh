@@ -2,7 +2,8 @@
 # The cluster suites: installs etcd and protoc when missing (Debian
 # packages), runs clippy and the unit tests with `--features etcd` against
 # a single-member cluster it starts (the backend contract among them), and
-# then the whole API suite a second time on etcd, one key prefix per test.
+# then the whole API suite a second time on etcd, one key prefix per test,
+# and last the fault drill on a three-member cluster of its own.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
@@ -24,3 +25,6 @@ cargo test --locked --features etcd --lib
 
 echo "== the API suite on etcd (TRADEGRAPH_TEST_BACKEND=etcd, one key prefix per test)"
 TRADEGRAPH_TEST_BACKEND=etcd cargo test --locked --features etcd --test api
+
+echo "== the fault drill (tests/etcd/faults.sh: a three-member cluster, two servers, SIGKILLs, quorum loss)"
+"$here/etcd/faults.sh"
