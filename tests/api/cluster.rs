@@ -1,7 +1,8 @@
 //! Several servers on one store (the etcd pass): a write one acknowledges
 //! is read at once by another, past its caches and `ETag`s; idempotency
 //! keys and `expectedVersion` hold across servers; counters stay exact with
-//! writers on both; and the store then passes its check.
+//! writers on both; and the store then passes its check. The command line
+//! reaches a member on TLS with a client certificate and a password.
 
 use serde_json::{json, Value};
 
@@ -169,4 +170,55 @@ async fn counters_stay_exact_with_writers_on_two_servers_at_once() {
     assert_eq!(counts(&second).await, (all + 2 * EACH, js + 2 * EACH));
     let report = second.store.check().await.unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
+}
+
+#[test]
+fn seed_and_check_reach_a_member_on_tls_with_a_client_certificate_and_a_password() {
+    if etcd_only("the member on TLS that tests/etcd.sh starts") {
+        return;
+    }
+    // Arrange: the flags of the member etcd_start_secure started.
+    let var =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name}: run tests/etcd.sh"));
+    let dir = std::path::PathBuf::from(var("TRADEGRAPH_TEST_ETCD_SECURE_DIR"));
+    let file = |name: &str| dir.join(name).display().to_string();
+    let prefix = format!("secure-cli-{}/", std::process::id());
+    let run = |command: &[&str], password: &str| {
+        std::process::Command::new(command[0])
+            .args(&command[1..])
+            .args(["--etcd", &var("TRADEGRAPH_TEST_ETCD_SECURE")])
+            .args(["--etcd-prefix", &prefix, "--etcd-user", "root"])
+            .args(["--etcd-ca-file", &file("ca.pem")])
+            .args(["--etcd-cert-file", &file("client.pem")])
+            .args(["--etcd-key-file", &file("client-key.pem")])
+            .env("TRADEGRAPH_ETCD_PASSWORD", password)
+            .output()
+            .expect("the binary runs")
+    };
+    let password = var("TRADEGRAPH_TEST_ETCD_SECURE_PASSWORD");
+
+    // Act
+    let seed = [env!("CARGO_BIN_EXE_seed")];
+    let check = [env!("CARGO_BIN_EXE_tradegraph"), "check"];
+    let seeded = run(&seed, &password);
+    let checked = run(&check, &password);
+    let refused = run(&check, "not-the-password");
+
+    // Assert
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    assert!(
+        text(&checked.stdout).starts_with("ok: "),
+        "{}",
+        text(&checked.stdout)
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains(
+            "etcd refused this client's user and password (--etcd-user, TRADEGRAPH_ETCD_PASSWORD)"
+        ),
+        "{}",
+        text(&refused.stderr)
+    );
 }

@@ -9,6 +9,10 @@
 #   etcd_kill INDEX            SIGKILLs member INDEX (from 0)
 #   etcd_restart INDEX         starts member INDEX again, on its data
 #   etcd_leader                the index of the member that leads
+#   etcd_start_secure          one member on TLS with client certificates and
+#                              users (root, password in ETCD_SECURE_PASSWORD);
+#                              sets ETCD_SECURE_URL and ETCD_SECURE_DIR (its
+#                              ca.pem, client.pem, client-key.pem)
 #
 # Ports: client 23790 + 10 * INDEX, peer 23791 + 10 * INDEX, shifted by
 # ETCD_PORT_BASE (default 0) so that two clusters can run at once.
@@ -20,6 +24,8 @@ etcd_install() {
   # protoc's own imports (google/protobuf/*.proto), which etcd-client's
   # protos use: only recommended by protobuf-compiler, so asked for.
   [ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
+  # For the certificates of etcd_start_secure.
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]}"
     if ! apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/etcd-apt.log 2>&1; then
@@ -124,4 +130,60 @@ etcd_leader() {
     fi
   done
   return 1
+}
+
+# A certificate signed by the test CA in $1: name $2, for $3 (serverAuth or
+# clientAuth), with the subject alternative names $4.
+etcd_certificate() {
+  local dir="$1" name="$2" usage="$3" names="$4"
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/$name-key.pem" -out "$dir/$name.csr" \
+    -subj "/CN=tradegraph-test-$name" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$names" "$usage" >"$dir/$name.ext"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.pem" 2>/dev/null
+}
+
+# One member that takes clients only over TLS, with a certificate the test
+# CA signed, and with authentication on: user root, role root.
+etcd_start_secure() {
+  local index=9 dir="$ETCD_ROOT/secure-tls" client peer
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" \
+    -days 2 -subj "/CN=tradegraph-test-ca" 2>/dev/null
+  # etcd's JSON gateway connects to the member with the server's own
+  # certificate, so it serves clients too.
+  etcd_certificate "$dir" server serverAuth,clientAuth "IP:127.0.0.1,DNS:localhost"
+  etcd_certificate "$dir" client clientAuth "DNS:tradegraph-client"
+  client="https://127.0.0.1:$(etcd_port "$index" 0)"
+  peer="http://127.0.0.1:$(etcd_port "$index" 1)"
+  etcd --name secure --data-dir "$ETCD_ROOT/secure" \
+    --listen-client-urls "$client" --advertise-client-urls "$client" \
+    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+    --initial-cluster "secure=$peer" --initial-cluster-state new \
+    --cert-file "$dir/server.pem" --key-file "$dir/server-key.pem" \
+    --trusted-ca-file "$dir/ca.pem" --client-cert-auth \
+    --logger zap --log-level error >"$ETCD_ROOT/secure.log" 2>&1 &
+  ETCD_PIDS[$index]=$!
+  ETCD_SECURE_URL="$client"
+  ETCD_SECURE_DIR="$dir"
+  ETCD_SECURE_PASSWORD="root-$RANDOM$RANDOM"
+  local tls=(--cacert "$dir/ca.pem" --cert "$dir/client.pem" --key "$dir/client-key.pem")
+  local deadline=$((SECONDS + 30))
+  until curl -fsS "${tls[@]}" "$client/health" 2>/dev/null | grep -q '"health":"true"'; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "the secure etcd member is not healthy after 30 s:" >&2
+      tail -20 "$ETCD_ROOT/secure.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  # Authentication through the JSON gateway, so that no etcdctl is needed.
+  local call
+  for call in \
+    'role/add {"name":"root"}' \
+    "user/add {\"name\":\"root\",\"password\":\"$ETCD_SECURE_PASSWORD\"}" \
+    'user/grant {"user":"root","role":"root"}' \
+    'enable {}'; do
+    curl -fsS "${tls[@]}" -X POST "$client/v3/auth/${call%% *}" -d "${call#* }" >/dev/null
+  done
 }

@@ -166,8 +166,14 @@ impl EtcdBackend {
             Client::connect(&options.endpoints, Some(connect)),
         )
         .await
-        .map_err(|_| unreachable_cluster(&options.endpoints, "no member answered in time"))?
-        .map_err(|error| unreachable_cluster(&options.endpoints, &error.to_string()))?;
+        .map_err(|_| unreachable_cluster(&options, "no member answered in time"))?
+        .map_err(|error| match is_refusal(&error) {
+            true => refused(
+                "this client's user and password (--etcd-user, TRADEGRAPH_ETCD_PASSWORD)",
+                error,
+            ),
+            false => unreachable_cluster(&options, &error.to_string()),
+        })?;
         let mut inner = Inner {
             client,
             prefix: options.prefix.into_bytes(),
@@ -195,10 +201,16 @@ impl EtcdBackend {
     }
 }
 
-fn unreachable_cluster(endpoints: &[String], why: &str) -> Error {
+/// The error of a cluster that did not answer a new client; with TLS,
+/// what else to look at, since a refused handshake looks the same.
+fn unreachable_cluster(options: &EtcdOptions, why: &str) -> Error {
+    let tls = match &options.tls {
+        Some(_) => " (with TLS, check that the members' certificates are signed by --etcd-ca-file and, if they ask for one, that --etcd-cert-file and --etcd-key-file are given)",
+        None => "",
+    };
     Error::Unavailable(format!(
-        "cannot reach the etcd cluster at {}: {why}",
-        endpoints.join(",")
+        "cannot reach the etcd cluster at {}: {why}{tls}",
+        options.endpoints.join(",")
     ))
 }
 
@@ -732,7 +744,8 @@ fn is_refusal(error: &etcd_client::Error) -> bool {
 
 /// An error for a request etcd refused. Running out of space (etcd's
 /// quota) makes the store unavailable for writes until an operator acts,
-/// so it is reported as such; the rest are this build's mistakes.
+/// so it is reported as such; the rest are this build's mistakes, or its
+/// configuration's (a wrong user or password).
 fn refused(what: &str, error: etcd_client::Error) -> Error {
     if let etcd_client::Error::GRpcStatus(status) = &error {
         if status.code() == tonic::Code::ResourceExhausted {
@@ -1242,5 +1255,96 @@ mod tests {
         deleted.delete(Space::Shipments, b"1");
         deleted.increment(Space::ShipmentCounts, b"all", -1);
         assert!(retry_is_safe(&deleted));
+    }
+
+    /// Options for the member on TLS, with client certificates and users,
+    /// that tests/etcd.sh starts (`etcd_start_secure`): its CA, the client
+    /// certificate and the root user, under a prefix of the test's own.
+    fn secure_options() -> EtcdOptions {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is unset: run the etcd tests with tests/etcd.sh, which starts the secure member")
+            })
+        };
+        let dir = std::path::PathBuf::from(var("TRADEGRAPH_TEST_ETCD_SECURE_DIR"));
+        let read = |file: &str| std::fs::read(dir.join(file)).unwrap();
+        EtcdOptions {
+            endpoints: vec![var("TRADEGRAPH_TEST_ETCD_SECURE")],
+            tls: Some(EtcdTls {
+                ca: read("ca.pem"),
+                identity: Some((read("client.pem"), read("client-key.pem"))),
+            }),
+            user: Some((
+                "root".to_owned(),
+                var("TRADEGRAPH_TEST_ETCD_SECURE_PASSWORD"),
+            )),
+            ..test_options()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_on_tls_with_client_certificates_and_users_takes_all_three() {
+        let backend = EtcdBackend::open(secure_options()).await.unwrap();
+        let mut commit = Commit::default();
+        commit.put(Space::Routes, b"k", b"v");
+
+        let outcome = backend.commit(commit).await.unwrap();
+
+        let Outcome::Committed { revision, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            backend.get(Space::Routes, b"k").await.unwrap(),
+            Some(b"v".to_vec())
+        );
+        assert_eq!(backend.revision().await.unwrap(), revision);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_no_user_or_no_client_certificate_is_refused() {
+        let secure = secure_options();
+        let tls = secure.tls.clone().unwrap();
+        let cases = [
+            EtcdOptions {
+                user: Some(("root".to_owned(), "not-the-password".to_owned())),
+                ..secure.clone()
+            },
+            EtcdOptions {
+                user: None,
+                ..secure.clone()
+            },
+            EtcdOptions {
+                tls: Some(EtcdTls {
+                    identity: None,
+                    ..tls
+                }),
+                ..secure.clone()
+            },
+        ];
+        let mut refusals = Vec::new();
+        for options in cases {
+            refusals.push(EtcdBackend::open(options).await.err().unwrap().to_string());
+        }
+
+        assert_eq!(
+            refusals[0],
+            r#"storage error: etcd refused this client's user and password (--etcd-user, TRADEGRAPH_ETCD_PASSWORD): grpc request error: code: 'Client specified an invalid argument', message: "etcdserver: authentication failed, invalid user ID or password""#
+        );
+        assert_eq!(
+            refusals[1],
+            r#"storage error: etcd refused a read of the revision: grpc request error: code: 'The caller does not have permission to execute the specified operation', message: "etcdserver: permission denied""#
+        );
+        // How the refused handshake shows varies (an alert, or the
+        // connection closed); what the message says around it does not.
+        let unreachable = format!(
+            "the store is unavailable: cannot reach the etcd cluster at {}: ",
+            secure.endpoints[0]
+        );
+        assert!(refusals[2].starts_with(&unreachable), "{}", refusals[2]);
+        assert!(
+            refusals[2].ends_with(" (with TLS, check that the members' certificates are signed by --etcd-ca-file and, if they ask for one, that --etcd-cert-file and --etcd-key-file are given)"),
+            "{}",
+            refusals[2]
+        );
     }
 }
