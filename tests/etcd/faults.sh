@@ -148,6 +148,13 @@ def resend_plan(work):
         print(key, 1 - ack["server"])
 
 
+def passed(problems):
+    """Prints each problem found, and says whether there was none."""
+    for line in problems:
+        print("  " + line, file=sys.stderr)
+    return not problems
+
+
 def resends(work):
     acks, problems = json.load(open(f"{work}/acked.json")), []
     for key, ack in acks.items():
@@ -160,9 +167,7 @@ def resends(work):
             problems.append(f"{key}: first {ack['shipment']}, sent again: {answer}")
     print(f"keys sent again to the other server: {len(acks)}, "
           f"answered with the first shipment: {len(acks) - len(problems)}")
-    for line in problems:
-        print("  " + line, file=sys.stderr)
-    return not problems
+    return passed(problems)
 
 
 def nodes_requests(work):
@@ -189,9 +194,7 @@ def nodes(work, server):
             else:
                 problems.append(f"{id}: acknowledged {by_id[id]}, read {node}")
     print(f"server {server} finds {found} of {len(by_id)} acknowledged shipments by id, unchanged")
-    for line in problems:
-        print("  " + line, file=sys.stderr)
-    return not problems
+    return passed(problems)
 
 
 def page_request(after):
@@ -226,9 +229,7 @@ def listing(work, server, run, before):
         problems.append(f"duplicated {doubled[:10]}, missing {missing[:10]}, not acknowledged {stray[:10]}")
     print(f"server {server} lists {len(rows)} shipments (totalCount {before} before the writers, "
           f"{total} after): {len(ours)} from the writers, for {len(acks)} keys")
-    for line in problems:
-        print("  " + line, file=sys.stderr)
-    return not problems
+    return passed(problems)
 
 
 def field(path, dotted):
