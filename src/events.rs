@@ -100,3 +100,116 @@ impl Events {
         Ok(reached)
     }
 }
+
+#[cfg(all(test, feature = "etcd"))]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+
+    use super::{Events, Published};
+    use crate::store::backend::etcd::test_options;
+    use crate::store::backend::{EtcdBackend, EtcdOptions};
+    use crate::store::Store;
+
+    /// A TCP proxy to one etcd member that can cut the network: every
+    /// connection through it closes, and new ones close at once, until it
+    /// is restored.
+    struct Proxy {
+        url: String,
+        cut: watch::Sender<bool>,
+    }
+
+    impl Proxy {
+        async fn start(to: &str) -> Self {
+            let target = to.trim_start_matches("http://").to_owned();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let (cut, _) = watch::channel(false);
+            let cuts = cut.clone();
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    let mut cut = cuts.subscribe();
+                    if *cut.borrow() {
+                        continue;
+                    }
+                    let target = target.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut member) = TcpStream::connect(target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut member) => {}
+                            _ = cut.wait_for(|cut| *cut) => {}
+                        }
+                    });
+                }
+            });
+            Self { url, cut }
+        }
+
+        fn cut(&self) {
+            self.cut.send_replace(true);
+        }
+
+        fn restore(&self) {
+            self.cut.send_replace(false);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscribers_are_told_they_missed_events_when_a_compaction_passed_the_feed() {
+        // Arrange: a server reaching the member through the proxy, with a
+        // subscriber, and a second client that reaches it directly.
+        let direct = test_options();
+        let proxy = Proxy::start(&direct.endpoints[0]).await;
+        let through_proxy = EtcdOptions {
+            endpoints: vec![proxy.url.clone()],
+            ..direct.clone()
+        };
+        let server = Store::over(
+            Arc::new(EtcdBackend::open(through_proxy).await.unwrap()),
+            "etcd",
+        )
+        .await
+        .unwrap();
+        let other = Store::over(
+            Arc::new(EtcdBackend::open(direct.clone()).await.unwrap()),
+            "etcd",
+        )
+        .await
+        .unwrap();
+        let events = Events::default();
+        let mut subscriber = events.subscribe();
+        tokio::spawn(events.follow(server.clone()));
+
+        // Act: while the network is cut, another server commits twice and
+        // the cluster is compacted up to the second commit, past the first
+        // one's place; then the network is back.
+        proxy.cut();
+        other.mark_seeded().await.unwrap();
+        let first = other.revision().await.unwrap();
+        other.mark_seeded().await.unwrap();
+        let revision = other.revision().await.unwrap();
+        assert!(revision > first);
+        let mut client = etcd_client::Client::connect(&direct.endpoints, None)
+            .await
+            .unwrap();
+        client
+            .compact(
+                revision as i64,
+                Some(etcd_client::CompactionOptions::new().with_physical()),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        proxy.restore();
+        let told = tokio::time::timeout(Duration::from_secs(20), subscriber.recv()).await;
+
+        // Assert: told, and the server reads the current state again.
+        assert!(matches!(told, Ok(Ok(Published::Missed))), "{told:?}");
+        assert!(server.is_seeded().await.unwrap());
+    }
+}

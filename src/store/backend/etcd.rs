@@ -184,11 +184,11 @@ impl EtcdBackend {
             largest: AtomicUsize::new(0),
             runtime: tokio::runtime::Handle::current(),
         };
-        let revision = inner.read_revision().await?;
+        let (revision, cluster) = inner.read_revisions().await?;
         inner.feed = ChangeLog::new(revision);
         inner.seen.store(revision, Ordering::SeqCst);
         let inner = Arc::new(inner);
-        let watcher = inner.runtime.spawn(follow(inner.clone(), revision));
+        let watcher = inner.runtime.spawn(follow(inner.clone(), cluster));
         Ok(Self { inner, watcher })
     }
 }
@@ -335,6 +335,13 @@ impl Inner {
     /// The revision of the latest commit under the prefix, read
     /// linearizably (through the leader, after every acknowledged write).
     async fn read_revision(&self) -> Result<u64> {
+        Ok(self.read_revisions().await?.0)
+    }
+
+    /// The revision of this prefix and the cluster's, read together: a
+    /// watch of the prefix starts after the cluster's, which etcd keeps
+    /// even when the prefix's last commit was compacted away long ago.
+    async fn read_revisions(&self) -> Result<(u64, u64)> {
         let key = self.revision_key();
         let answer = self
             .retrying("a read of the revision", |client| {
@@ -342,10 +349,12 @@ impl Inner {
                 async move { client.kv_client().get(key, None).await }
             })
             .await?;
-        Ok(answer
+        let prefix = answer
             .kvs()
             .first()
-            .map_or(0, |kv| to_revision(kv.mod_revision())))
+            .map_or(0, |kv| to_revision(kv.mod_revision()));
+        let cluster = to_revision(answer.header().map_or(0, |header| header.revision()));
+        Ok((prefix, cluster.max(prefix)))
     }
 
     /// Notes a revision this handle has seen committed or read.
@@ -831,15 +840,15 @@ async fn follow(inner: Arc<Inner>, mut revision: u64) {
     let mut pause = Duration::from_millis(50);
     loop {
         match watch_from(&inner, revision).await {
-            Ok(Followed::Compacted) => match inner.read_revision().await {
-                Ok(current) => {
+            Ok(Followed::Compacted) => match inner.read_revisions().await {
+                Ok((current, cluster)) => {
                     tracing::warn!(
                         after = revision,
                         current,
                         "the etcd change feed was compacted past this server's place; caches are rebuilt"
                     );
                     inner.feed.reset(current);
-                    revision = current;
+                    revision = cluster;
                 }
                 Err(error) => tracing::warn!(%error, "cannot read the revision after a compaction"),
             },
