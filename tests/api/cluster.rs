@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{etcd_only, spawn_app, spawn_beside, TestApp, WRITE_TOKEN};
+use crate::helpers::{etcd_only, spawn_app, spawn_beside, spawn_together, TestApp, WRITE_TOKEN};
 
 const CREATE: &str = "mutation ($input: CreateShipmentInput!, $key: String) {
     createShipment(input: $input, idempotencyKey: $key) { shipment { id reference version } } }";
@@ -34,6 +34,34 @@ async fn create(app: &TestApp, reference: &str, key: Option<&str>) -> Value {
     app.write(CREATE, json!({ "input": input, "key": key }))
         .await["createShipment"]["shipment"]
         .clone()
+}
+
+#[actix_web::test]
+async fn servers_started_at_the_same_moment_on_an_empty_store_seed_it_once() {
+    if etcd_only("three servers starting on one store") {
+        return;
+    }
+    // Act: three servers start at once, each asked for the same synthetic
+    // shipments; one seeds under the lock, the others wait and find it done.
+    let servers = spawn_together(3, |args| args.database.synthetic_shipments = 300).await;
+
+    // Assert: every server ready, each record once.
+    for server in &servers {
+        let (status, body) = server.get("/ready").await;
+        assert_eq!((status, body.as_str()), (200, r#"{"status":"ready"}"#));
+        let data = server
+            .data(
+                "{ all: shipments { totalCount } synthetic: shipments(filter: {synthetic: true}) { totalCount } provinces { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data,
+            json!({ "all": { "totalCount": 304 }, "synthetic": { "totalCount": 300 }, "provinces": { "totalCount": 31 } })
+        );
+    }
+    let report = servers[0].store.check().await.unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
 }
 
 #[actix_web::test]

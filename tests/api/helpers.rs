@@ -114,6 +114,14 @@ pub async fn spawn_beside(app: &TestApp) -> TestApp {
     spawn_on(Some(etcd), |_| {}).await
 }
 
+/// Starts `n` servers at the same moment on one empty store (the etcd
+/// pass only, see [`etcd_only`]), each with the settings `edit` makes.
+pub async fn spawn_together(n: usize, edit: impl Fn(&mut ServeArgs)) -> Vec<TestApp> {
+    let etcd = test_etcd().expect("servers on one store need the etcd pass");
+    let starts = (0..n).map(|_| spawn_on(Some(etcd.clone()), &edit));
+    futures_util::future::join_all(starts).await
+}
+
 async fn spawn_on(etcd: Option<EtcdArgs>, edit: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     // The command line's defaults, then the test settings.
