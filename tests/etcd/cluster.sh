@@ -36,7 +36,9 @@ etcd_install() {
   fi
   # Debian installs etcd as a service and starts it on 2379: the suites
   # use their own ports and members, so that one is left alone.
-  etcd --version | head -1
+  # sed, not head: head would leave etcd writing to a closed pipe, and
+  # with pipefail its SIGPIPE fails the script.
+  etcd --version | sed -n 1p
 }
 
 ETCD_ROOT="$(mktemp -d /tmp/tradegraph-etcd.XXXXXX)"

@@ -43,6 +43,7 @@ token_hash="$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
 SERVER_PORTS=()
 SERVER_PIDS=()
 WRITER_PIDS=()
+SUBSCRIBER_PID=""
 
 # Kills what this script started (cluster.sh's etcd_stop_all, chained in
 # the one EXIT trap, stops the members); on failure keeps the logs.
@@ -232,6 +233,95 @@ def listing(work, server, run, before):
     return passed(problems)
 
 
+def subscribe(work, url):
+    """Follows shipmentEvents on the server at URL over WebSocket
+    (graphql-transport-ws, by hand: no client library is needed), writing
+    each event to events.jsonl, until the file stop-events appears."""
+    import base64, select, socket, struct
+    host, port = url.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise SystemExit("the server closed the subscription")
+            data += chunk
+        return data
+
+    def send(opcode, data):
+        mask = os.urandom(4)
+        length = bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + struct.pack(">H", len(data))
+        sock.sendall(bytes([0x80 | opcode]) + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def frame():
+        first, second = exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack(">H", exactly(2))[0]
+        elif length == 127:
+            length = struct.unpack(">Q", exactly(8))[0]
+        return first & 0x0F, exactly(length)
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += exactly(1)
+    if b" 101 " not in head.split(b"\r\n")[0]:
+        raise SystemExit(f"no WebSocket upgrade: {head!r}")
+    send(1, json.dumps({"type": "connection_init", "payload": {}}).encode())
+    send(1, json.dumps({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { shipmentEvents { kind sequence shipment { note } } }"}}).encode())
+    with open(f"{work}/events.jsonl", "w") as out:
+        while not os.path.exists(f"{work}/stop-events"):
+            if not select.select([sock], [], [], 0.5)[0]:
+                continue
+            opcode, data = frame()
+            if opcode == 9:
+                send(10, data)
+            elif opcode == 8:
+                raise SystemExit(f"the server closed the subscription: {data!r}")
+            elif opcode == 1:
+                message = json.loads(data)
+                if message["type"] == "ping":
+                    send(1, json.dumps({"type": "pong"}).encode())
+                elif message["type"] == "next":
+                    if "errors" in message["payload"]:
+                        raise SystemExit(f"the subscription failed: {message}")
+                    event = message["payload"]["data"]["shipmentEvents"]
+                    out.write(json.dumps({"kind": event["kind"], "sequence": event["sequence"],
+                                          "note": event["shipment"]["note"]}) + "\n")
+                    out.flush()
+                elif message["type"] != "connection_ack":
+                    raise SystemExit(f"unexpected message: {message}")
+
+
+def events(work):
+    """Checks the subscriber's events against the acknowledged keys: one
+    CREATED event for each, none else, with sequences one after another."""
+    acks = json.load(open(f"{work}/acked.json"))
+    seen = [json.loads(line) for line in open(f"{work}/events.jsonl")]
+    problems = []
+    sequences = [event["sequence"] for event in seen]
+    gaps = [(a, b) for a, b in zip(sequences, sequences[1:]) if b != a + 1]
+    if gaps:
+        problems.append(f"sequences not one after another: {gaps[:10]}")
+    notes = [event["note"] for event in seen if event["kind"] == "CREATED"]
+    if sorted(notes) != sorted(acks) or len(notes) != len(seen):
+        doubled = sorted({note for note in notes if notes.count(note) > 1})
+        missing = sorted(set(acks) - set(notes))
+        other = [event for event in seen if event["kind"] != "CREATED" or event["note"] not in acks]
+        problems.append(f"events twice {doubled[:10]}, missing {missing[:10]}, not of a key {other[:10]}")
+    span = f"sequences {sequences[0]} to {sequences[-1]}" if sequences else "none"
+    print(f"server 0's subscriber: {len(seen)} events ({span}) for {len(acks)} keys, "
+          f"across the leader kill and server 1's")
+    return passed(problems)
+
+
 def field(path, dotted):
     value = json.load(open(path))
     for name in dotted.split("."):
@@ -255,6 +345,9 @@ ok = {
     "page-next": lambda: page_next(args[0]),
     "listing": lambda: listing(args[0], int(args[1]), args[2], int(args[3])),
     "field": lambda: field(args[0], args[1]),
+    "subscribe": lambda: subscribe(args[0], args[1]),
+    "events": lambda: events(args[0]),
+    "count-acked": lambda: print(len(json.load(open(f"{args[0]}/acked.json")))),
     "codes": lambda: codes_of(args[0]),
 }[verb]()
 sys.exit(0 if ok is None or ok else 1)
@@ -438,7 +531,11 @@ wait_ready_status 1 200 60
 figure "servers ready (one seeding, one waiting on the lock): $(($(now_ms) - started)) ms"
 count_before="$(shipment_count 0)"
 
-echo "== $N_WRITERS writers through both servers; the leader, then server 1, SIGKILLed"
+echo "== a subscriber on server 0; $N_WRITERS writers through both servers; the leader, then server 1, SIGKILLed"
+py subscribe "$work" "$(server_url 0)" 2>"$work/subscriber.log" &
+SUBSCRIBER_PID=$!
+WRITER_PIDS+=("$SUBSCRIBER_PID")
+sleep 1
 for ((writer_index = 0; writer_index < N_WRITERS; writer_index++)); do
   writer "$writer_index" &
   WRITER_PIDS+=($!)
@@ -475,9 +572,8 @@ while [ "$(cat "$work"/acked.* | wc -l)" -lt "$MIN_KEYS" ] && [ "$SECONDS" -lt "
 done
 touch "$work/stop"
 for pid in "${WRITER_PIDS[@]}"; do
-  wait "$pid" || fail "a writer stopped with an error"
+  [ "$pid" = "$SUBSCRIBER_PID" ] || wait "$pid" || fail "a writer stopped with an error"
 done
-WRITER_PIDS=()
 [ ! -e "$work/gave-up" ] || fail "writers gave up on keys after $KEY_DEADLINE_SECS s: $(cat "$work/gave-up")"
 
 echo "== every acknowledged write, through both servers"
@@ -486,6 +582,17 @@ py writes "$work" "$leader_down" "$leader_up" "$server_down" "$server_up" | tee 
 resend_all
 py resends "$work" | tee -a "$work/figures" \
   || fail "a key sent again to the other server did not return its first shipment (above)"
+# Every event is published within moments of its write; then the
+# subscriber stops.
+deadline=$((SECONDS + 15))
+until [ "$(wc -l <"$work/events.jsonl")" -ge "$(py count-acked "$work")" ] || [ "$SECONDS" -ge "$deadline" ]; do
+  sleep 0.5
+done
+touch "$work/stop-events"
+wait "$SUBSCRIBER_PID" || fail "the subscriber failed: $(cat "$work/subscriber.log")"
+WRITER_PIDS=()
+py events "$work" | tee -a "$work/figures" \
+  || fail "the subscriber on server 0 did not get each write's event once, in order (above)"
 py nodes-requests "$work"
 for index in 0 1; do
   for request in "$work"/nodes/*.request; do
