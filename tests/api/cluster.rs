@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{etcd_only, spawn_app, spawn_beside, spawn_together, TestApp, WRITE_TOKEN};
+use crate::helpers::{etcd_only, spawn_together, two_servers, TestApp, WRITE_TOKEN};
 
 const CREATE: &str = "mutation ($input: CreateShipmentInput!, $key: String) {
     createShipment(input: $input, idempotencyKey: $key) { shipment { id reference version } } }";
@@ -66,12 +66,11 @@ async fn servers_started_at_the_same_moment_on_an_empty_store_seed_it_once() {
 
 #[actix_web::test]
 async fn a_write_one_server_acknowledges_is_read_at_once_by_another_past_its_caches() {
-    if etcd_only("a write on one server, read on the other") {
-        return;
-    }
     // Arrange: the second server has answered, and tagged, the count.
-    let first = spawn_app().await;
-    let second = spawn_beside(&first).await;
+    let Some((first, second)) = two_servers("a write on one server, read on the other").await
+    else {
+        return;
+    };
     let path = format!("/graphql?query={}", crate::helpers::encoded(COUNTS));
     let before = second.get_with(&path, &[]).await;
     let (all, js) = counts(&second).await;
@@ -110,12 +109,10 @@ async fn a_write_one_server_acknowledges_is_read_at_once_by_another_past_its_cac
 
 #[actix_web::test]
 async fn a_create_retried_on_another_server_under_its_key_returns_the_first_shipment() {
-    if etcd_only("a retry sent to the other server") {
-        return;
-    }
     // Arrange
-    let first = spawn_app().await;
-    let second = spawn_beside(&first).await;
+    let Some((first, second)) = two_servers("a retry sent to the other server").await else {
+        return;
+    };
     let (all, _) = counts(&first).await;
 
     // Act
@@ -131,12 +128,10 @@ async fn a_create_retried_on_another_server_under_its_key_returns_the_first_ship
 
 #[actix_web::test]
 async fn an_expected_version_holds_across_servers() {
-    if etcd_only("versions checked on two servers") {
-        return;
-    }
     // Arrange
-    let first = spawn_app().await;
-    let second = spawn_beside(&first).await;
+    let Some((first, second)) = two_servers("versions checked on two servers").await else {
+        return;
+    };
     let id = create(&first, "CLUSTER-VERSIONED", None).await["id"].clone();
 
     // Act: both servers change version 1; the second to try is refused.
@@ -175,12 +170,10 @@ async fn an_expected_version_holds_across_servers() {
 
 #[actix_web::test]
 async fn counters_stay_exact_with_writers_on_two_servers_at_once() {
-    if etcd_only("writers on two servers") {
-        return;
-    }
     // Arrange
-    let first = spawn_app().await;
-    let second = spawn_beside(&first).await;
+    let Some((first, second)) = two_servers("writers on two servers").await else {
+        return;
+    };
     let (all, js) = counts(&first).await;
     const EACH: u64 = 12;
 

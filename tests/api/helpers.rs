@@ -114,6 +114,17 @@ pub async fn spawn_beside(app: &TestApp) -> TestApp {
     spawn_on(Some(etcd), |_| {}).await
 }
 
+/// Two servers on one store; `None` on the sled pass, which says why the
+/// test is skipped (see [`etcd_only`]).
+pub async fn two_servers(why: &str) -> Option<(TestApp, TestApp)> {
+    if etcd_only(why) {
+        return None;
+    }
+    let first = spawn_app().await;
+    let second = spawn_beside(&first).await;
+    Some((first, second))
+}
+
 /// Starts `n` servers at the same moment on one empty store (the etcd
 /// pass only, see [`etcd_only`]), each with the settings `edit` makes.
 pub async fn spawn_together(n: usize, edit: impl Fn(&mut ServeArgs)) -> Vec<TestApp> {

@@ -9,8 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    aliased_query, deep_query, etcd_only, spawn_app, spawn_beside, spawn_configured, TestApp,
-    WRITE_TOKEN,
+    aliased_query, deep_query, spawn_app, spawn_configured, two_servers, TestApp, WRITE_TOKEN,
 };
 
 type Connection = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
@@ -136,12 +135,12 @@ async fn next_events(connection: &mut Connection, count: usize) -> Vec<(String, 
 
 #[actix_web::test]
 async fn subscribers_on_every_server_receive_every_servers_events_once_in_commit_order() {
-    if etcd_only("events written on one server, received on another") {
-        return;
-    }
     // Arrange: a subscriber on each of two servers.
-    let first = spawn_app().await;
-    let second = spawn_beside(&first).await;
+    let Some((first, second)) =
+        two_servers("events written on one server, received on another").await
+    else {
+        return;
+    };
     let mut on_first = subscribe_to_all(&first).await;
     let mut on_second = subscribe_to_all(&second).await;
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
