@@ -204,6 +204,13 @@ impl Store {
     /// the only handle: a clone elsewhere keeps the database open.
     pub async fn reopen(self, path: &Path, options: StoreOptions) -> Result<Self> {
         drop(self);
+        Self::open_once_released(path, options).await
+    }
+
+    /// Opens the embedded database that a handle of this process has just
+    /// dropped, waiting up to ten seconds for sled's background threads
+    /// (its flusher holds the directory lock a moment longer) to let go.
+    pub async fn open_once_released(path: &Path, options: StoreOptions) -> Result<Self> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match Store::open(path, options).await {

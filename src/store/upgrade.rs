@@ -271,7 +271,9 @@ mod tests {
             );
             interrupted += 1;
 
-            let store = Store::open(dir.path(), OPTIONS).await.unwrap();
+            let store = Store::open_once_released(dir.path(), OPTIONS)
+                .await
+                .unwrap();
 
             assert_eq!(store.check().await.unwrap().problems, Vec::<String>::new());
             assert_eq!(
@@ -319,7 +321,9 @@ mod tests {
         }
         drop(before);
 
-        let store = Store::open(dir.path(), OPTIONS).await.unwrap();
+        let store = Store::open_once_released(dir.path(), OPTIONS)
+            .await
+            .unwrap();
 
         for (space, entries) in kept {
             assert_eq!(store.raw_entries(space).await, entries, "{space:?}");
