@@ -31,7 +31,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 # their subscriptions deliver the events.
 token="tg_browser_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 hash="$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
-"$root/target/debug/tradegraph" --bind "127.0.0.1:$port" --data-dir "$data/data" \
+"${CARGO_TARGET_DIR:-$root/target}/debug/tradegraph" --bind "127.0.0.1:$port" --data-dir "$data/data" \
   --write-token-hash "$hash" >"$data/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$data"' EXIT

@@ -13,6 +13,6 @@ root="$(cd "$here/../.." && pwd)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 (cd "$root" && cargo build --quiet --locked --bin tradegraph)
 
-export TRADEGRAPH_BIN="$root/target/debug/tradegraph"
+export TRADEGRAPH_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/tradegraph"
 cd "$here"
 node --test --test-reporter=spec ./*.test.mjs

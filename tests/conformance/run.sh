@@ -11,7 +11,7 @@ root="$(cd "$here/../.." && pwd)"
 
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$root/target/debug/tradegraph" --bind "127.0.0.1:$port" --data-dir "$data/data" >"$data/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-$root/target}/debug/tradegraph" --bind "127.0.0.1:$port" --data-dir "$data/data" >"$data/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$data"' EXIT
 
