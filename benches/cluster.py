@@ -77,6 +77,8 @@ def main():
         saved = work / "results.json"
         saved.write_text(json.dumps(results, indent=1))
         print(f"raw results: {saved}")
+    if "wrong_answers" not in results:
+        results["wrong_answers"] = wrong_answers(work)
     report = write_report(results)
     (work / "cluster.md").write_text(report)
     if args.benchmarks:
@@ -414,6 +416,32 @@ def process_rss(pid):
     return 0
 
 
+def wrong_answers(work):
+    """The wrong answers benches/wrk.lua kept whole, each told apart: the
+    data of an expected body exactly (as JSON, fields in any order), or not."""
+    path = work / "logs" / "wrong-answers.txt"
+    if not path.exists():
+        return []
+    bodies = {p.stem: p.read_bytes() for p in (work / "bodies").glob("*.json")}
+    found = []
+    for line in path.read_bytes().splitlines():
+        status, _, body = line.partition(b" ")
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        variant = next((v for v, b in bodies.items() if json.loads(b) == answer), None)
+        wrong = {"status": status.decode(), "same_data_as": variant, "body": body[:300].decode()}
+        if variant:
+            expected = bodies[variant]
+            at = next((i for i, (x, y) in enumerate(zip(body, expected)) if x != y),
+                      min(len(body), len(expected)))
+            wrong.update(offset=at, got=body[max(at - 40, 0):at + 80].decode(),
+                         expected=expected[max(at - 40, 0):at + 80].decode())
+        found.append(wrong)
+    return found
+
+
 # ---------------------------------------------------------------- the report
 
 def write_report(results):
@@ -502,6 +530,7 @@ def write_report(results):
                   + ", ".join(f"{r['server']} {load.fmt_rps(r['rps'])}/s (p99"
                               f" {load.fmt_ms(r['p99_ms'])} ms)" for r in parts) + "."]
     lines += [""] + capacity_lines(results["capacity"])
+    lines += wrong_lines(results)
     lines += ["", "### Every run", "",
               "Requests/s of each run, in the order they ran (medians above).", "",
               "| measurement | conc. | server | requests/s | failures |",
@@ -514,6 +543,30 @@ def write_report(results):
         lines.append(f"| {scenario} | {concurrency} | {server} | "
                      + ", ".join(load.fmt_rps(r["rps"]) for r in chosen) + f" | {failures} |")
     return "\n".join(lines) + "\n"
+
+
+def wrong_lines(results):
+    """What the failed runs' wrong answers were, if any run failed."""
+    failed = [r for r in results["runs"] if r["failure"]]
+    if not failed:
+        return []
+    wrong = results.get("wrong_answers", [])
+    reordered = [w for w in wrong if w["same_data_as"]]
+    lines = [
+        "",
+        "### Wrong answers",
+        "",
+        f"{len(failed)} runs failed their checks, with"
+        f" {sum(r['wrk']['wrong'] for r in failed):,} wrong answers in all (see Every run),"
+        " all of them counted in the figures above. `benches/wrk.lua` kept the first of each"
+        f" run whole: {len(reordered)} of those {len(wrong)} hold exactly the data of the"
+        " expected answer, with the fields of an object in another order; the check compares"
+        " bytes, so they count as wrong.",
+    ]
+    for w in reordered[:2]:
+        lines += ["", f"- {w['same_data_as']}, from byte {w['offset']:,}:",
+                  f"  - answered `…{w['got']}…`", f"  - expected `…{w['expected']}…`"]
+    return lines
 
 
 def figures(m):
