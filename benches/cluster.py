@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The etcd benchmark: tradegraph on a 3-member etcd cluster, against sled.
 
-    python3 benches/cluster.py            # the full run (about 30 minutes)
+    python3 benches/cluster.py            # the full run (about 20 minutes)
     python3 benches/cluster.py --quick    # 1 run of 2 s each, 2,000 and 5,000 shipments
 
 It builds the server with the etcd backend (`cargo build --release --features
