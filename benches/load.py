@@ -416,10 +416,19 @@ class Server:
     @classmethod
     def tradegraph(cls, binary, data_dir, work, label, core, rust_log, token_hash=None,
                    extra=()):
-        argv = [str(binary), "--data-dir", str(data_dir), *extra]
+        """A tradegraph server on the sled database in data_dir."""
+        return cls.tradegraph_on(binary, ["--data-dir", str(data_dir)], work, label, core,
+                                 rust_log, token_hash, extra)
+
+    @classmethod
+    def tradegraph_on(cls, binary, store_flags, work, label, core, rust_log, token_hash=None,
+                      extra=(), name="tradegraph"):
+        """A tradegraph server on the store that store_flags name (`--data-dir
+        DIR`, or `--etcd URLS --etcd-prefix PREFIX`), reported as `name`."""
+        argv = [str(binary), *store_flags, *extra]
         if token_hash:
             argv += ["--write-token-hash", token_hash]
-        return cls("tradegraph", argv, work, label, core, {"RUST_LOG": rust_log}, "/ready")
+        return cls(name, argv, work, label, core, {"RUST_LOG": rust_log}, "/ready")
 
     def spawn(self):
         log = open(self.log, "ab")
@@ -475,36 +484,46 @@ def prepare_requests(servers, work, token):
     and captures tradegraph's answers as the expected bodies the checks and
     the ceiling use."""
     step("preparing requests and capturing expected bodies")
-
-    def request(scenario, **variables):
-        return json.dumps({"query": SCENARIOS[scenario]["query"],
-                           "variables": dict(SCENARIOS[scenario]["variables"], **variables)}).encode()
-
-    large_cursor = deep_cursor(servers["large"].port, request)
-    small_cursor = deep_cursor(servers["small"].port, request)
+    large_cursor = deep_cursor(servers["large"].port, request_body)
+    small_cursor = deep_cursor(servers["small"].port, request_body)
     variants = {
-        "q1": (servers["large"], request("q1")),
-        "q2": (servers["large"], request("q2")),
-        "q3": (servers["large"], request("q3", after=large_cursor["cursor"])),
-        "q3first": (servers["large"], request("q3")),
-        "q3small": (servers["small"], request("q3", after=small_cursor["cursor"])),
-        "q4": (servers["large"], request("q4")),
+        "q1": (servers["large"], request_body("q1")),
+        "q2": (servers["large"], request_body("q2")),
+        "q3": (servers["large"], request_body("q3", after=large_cursor["cursor"])),
+        "q3first": (servers["large"], request_body("q3")),
+        "q3small": (servers["small"], request_body("q3", after=small_cursor["cursor"])),
+        "q4": (servers["large"], request_body("q4")),
     }
     for variant, (server, body) in variants.items():
-        (work / "requests" / f"{variant}.json").write_bytes(body)
-        status, first = post(server.port, variant, body)
-        _, second = post(server.port, variant, body)
-        if status != 200 or not answered(first) or first != second:
-            raise RuntimeError(f"{variant}: no steady right answer: {status} {first[:300]!r}")
-        (work / "bodies" / f"{variant}.json").write_bytes(first)
+        capture(work, variant, server, body)
     # One shipment created now, for the ceiling to answer with.
-    body = request("m1")
+    body = request_body("m1")
     (work / "requests" / "m1.json").write_bytes(body)
     status, created = post(servers["small"].port, "m1", body, token)
     if status != 200 or not answered(created):
         raise RuntimeError(f"m1: createShipment failed: {status} {created[:300]!r}")
     (work / "bodies" / "m1.json").write_bytes(created)
     return {"large": large_cursor, "small": small_cursor}
+
+
+def request_body(scenario, **variables):
+    """The JSON request of a scenario of benches/scenarios.json, with its
+    variables changed by `variables`."""
+    return json.dumps({"query": SCENARIOS[scenario]["query"],
+                       "variables": dict(SCENARIOS[scenario]["variables"], **variables)}).encode()
+
+
+def capture(work, variant, server, body):
+    """Writes a read variant's request and the server's answer to it, the
+    bytes every later answer is checked against (wrk.lua), after making sure
+    it is a right answer that a second request repeats; returns the answer."""
+    (work / "requests" / f"{variant}.json").write_bytes(body)
+    status, first = post(server.port, variant, body)
+    _, second = post(server.port, variant, body)
+    if status != 200 or not answered(first) or first != second:
+        raise RuntimeError(f"{variant}: no steady right answer: {status} {first[:300]!r}")
+    (work / "bodies" / f"{variant}.json").write_bytes(first)
+    return first
 
 
 def deep_cursor(port, request):
@@ -573,8 +592,12 @@ class Load:
 
     def measure(self, scenario, variant, server, concurrency, run_number):
         figures = self.wrk(variant, server, concurrency, self.duration)
+        return self.record(scenario, variant, server.name, concurrency, run_number, figures)
+
+    def record(self, scenario, variant, server_name, concurrency, run_number, figures):
+        """Keeps and prints the figures of one wrk run; returns its record."""
         record = {
-            "scenario": scenario, "variant": variant, "server": server.name,
+            "scenario": scenario, "variant": variant, "server": server_name,
             "concurrency": concurrency, "pinned": self.pinned, "cached": self.cached,
             "run": run_number,
             "rps": figures["requests"] / (figures["duration_us"] / 1e6),
@@ -582,10 +605,11 @@ class Load:
             "failure": failure_of(figures), "wrk": figures,
         }
         self.runs.append(record)
-        print(f"   {variant:8} c{concurrency:<3} {server.name:10} {record['rps']:9.0f} req/s"
+        print(f"   {variant:8} c{concurrency:<3} {server_name:10} {record['rps']:9.0f} req/s"
               f"  p50 {record['p50_ms']:7.2f} ms  p99 {record['p99_ms']:7.2f} ms"
               f"  rss {figures['rss_mib']:6.1f} MiB  {record['failure'] or 'all answers right'}",
               flush=True)
+        return record
 
 
 def failure_of(figures):
@@ -657,6 +681,10 @@ def write_report(results, output, svg_path):
         "Generated by `benches/load.py` (load over HTTP) from the run below; the in-process",
         "benchmarks (`cargo bench --bench inprocess`) print their own figures and are not",
         "part of this file. Speed is measured here only, never asserted in the tests.",
+        "The sections at the end come from other drivers, each its own run:",
+        "`benches/storage.py` (two storage layouts), `benches/attack.py` (a victim under",
+        "the costliest requests) and `benches/cluster.py` (\"On etcd\": the etcd backend",
+        "against sled, two servers on one cluster, and how much a cluster holds).",
         "",
         "## This run",
         "",
@@ -844,10 +872,11 @@ def target_row(target, measured, met, how_far):
 
 
 # BENCHMARKS.md is this script's report, then a section from each other
-# driver (benches/storage.py, benches/attack.py), each from its marker up to
-# the next driver's marker or the end. This script rewrites everything above
-# the first marker and keeps the rest as it is; each other driver replaces
-# its own section only (write_section). Every marker starts so:
+# driver (benches/storage.py, benches/attack.py, benches/cluster.py), each
+# from its marker up to the next driver's marker or the end. This script
+# rewrites everything above the first marker and keeps the rest as it is;
+# each other driver replaces its own section only (write_section). Every
+# marker starts so:
 MARKER_START = "<!-- benches/"
 
 

@@ -8,6 +8,8 @@
 -- fast wrong answer is a failure: with EXPECTED a file, its body must be
 -- those exact bytes; with EXPECTED `created`, it must be a created shipment
 -- and no error. The last line printed is one JSON object of the figures.
+-- With WRK_WRONG_FILE set, the first wrong answer of each thread is appended
+-- to that file whole.
 
 local threads = {}
 
@@ -51,6 +53,13 @@ function response(status, headers, body)
       wrong = wrong + 1
       if first_wrong == "" then
          first_wrong = status .. " " .. body:sub(1, 300)
+         -- The whole of it, for a look at what differed past those 300.
+         local path = os.getenv("WRK_WRONG_FILE")
+         local file = path and io.open(path, "ab")
+         if file then
+            file:write(status, " ", body, "\n")
+            file:close()
+         end
       end
    end
 end
