@@ -14,6 +14,7 @@ mod check;
 
 use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included};
+use std::ops::Range;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -400,6 +401,9 @@ impl Store {
         if let Some(run) = self.bulk_insert_marker().await? {
             return Err(bulk::unfinished_error(&run));
         }
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
         let n_inserts = writes
             .iter()
             .filter(|write| matches!(write, ShipmentWrite::Insert { .. }))
@@ -418,24 +422,15 @@ impl Store {
             })
             .collect::<Vec<_>>();
         let mut stored = Vec::with_capacity(writes.len());
-        let (mut start, mut batch) = (0, writes.len());
-        while start < writes.len() {
-            let end = writes.len().min(start + batch);
-            let ids = ids[start..end].to_vec();
-            match self
-                .apply_shipment_writes(&writes[start..end], ids, false)
-                .await
-            {
-                Ok(shipments) => {
-                    stored.extend(shipments);
-                    start = end;
-                }
-                Err(error) => match txn::smaller_batch(end - start, &error) {
-                    Some(smaller) => batch = smaller,
-                    None => return Err(error),
-                },
-            }
-        }
+        txn::in_batches(writes.len(), async |batch: Range<usize>| {
+            let ids = ids[batch.clone()].to_vec();
+            stored.extend(
+                self.apply_shipment_writes(&writes[batch], ids, false)
+                    .await?,
+            );
+            Ok(())
+        })
+        .await?;
         Ok(stored)
     }
 
@@ -1053,9 +1048,9 @@ fn events_of(record: &CommitRecord) -> Result<Vec<ShipmentEvent>> {
         .into_iter()
         .zip(first..)
         .map(|(change, sequence)| {
-            let (kind, stored) = match (&change.value, &change.previous) {
-                (Some(value), _) => (ShipmentEventKind::Updated, value),
-                (None, Some(previous)) => (ShipmentEventKind::Deleted, previous),
+            let (stored, deleted) = match (&change.value, &change.previous) {
+                (Some(value), _) => (value, false),
+                (None, Some(previous)) => (previous, true),
                 (None, None) => {
                     return Err(Error::Corrupt(format!(
                         "commit {} deleted a shipment the change feed does not hold",
@@ -1064,11 +1059,12 @@ fn events_of(record: &CommitRecord) -> Result<Vec<ShipmentEvent>> {
                 }
             };
             let shipment = Shipment::decode(stored)?;
-            let kind = match kind {
-                ShipmentEventKind::Updated if shipment.meta.version == 1 => {
-                    ShipmentEventKind::Created
-                }
-                kind => kind,
+            let kind = if deleted {
+                ShipmentEventKind::Deleted
+            } else if shipment.meta.version == 1 {
+                ShipmentEventKind::Created
+            } else {
+                ShipmentEventKind::Updated
             };
             Ok(ShipmentEvent {
                 kind,

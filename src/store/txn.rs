@@ -6,7 +6,7 @@
 //! every write is atomic on every backend.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 
 use super::backend::{Backend, Commit, Entry, KeyRange, Outcome, Space};
 use super::Store;
@@ -179,7 +179,6 @@ impl<'a> Txn<'a> {
                 None => commit.delete(space, key),
             }
         }
-        self.backend.fits(&commit)?;
         match self.backend.commit(commit).await? {
             Outcome::Committed { revision, .. } => Ok(Some(Committed { revision })),
             Outcome::Conflict => Ok(None),
@@ -187,17 +186,29 @@ impl<'a> Txn<'a> {
     }
 }
 
-/// For a writer that splits many records into commits: the size of the
-/// next batch after one of `n` records failed with `error`, when that is
-/// [`Error::CommitTooLarge`] and a smaller batch can help. Smaller in
-/// proportion, with a tenth to spare for records that touch more keys than
-/// these did.
-pub(super) fn smaller_batch(n: usize, error: &Error) -> Option<usize> {
-    match error {
-        Error::CommitTooLarge { used, allowed, .. } if n > 1 => {
-            Some((n * allowed / used * 9 / 10).clamp(1, n - 1))
+/// Commits `n` records in consecutive batches, as many at a time as one
+/// of the backend's transactions holds: `commit` gets the range of each
+/// batch, the first of them everything (on sled the only one), and runs
+/// once with an empty range when `n` is 0. A batch refused as
+/// [`Error::CommitTooLarge`] is tried again smaller, in proportion, with a
+/// tenth to spare for records that touch more keys than these did. For the
+/// writers of many records: seeding, restoring, a bulk insert's counters.
+pub(super) async fn in_batches(
+    n: usize,
+    mut commit: impl AsyncFnMut(Range<usize>) -> Result<()>,
+) -> Result<()> {
+    let (mut start, mut batch) = (0, n);
+    loop {
+        let end = n.min(start + batch);
+        match commit(start..end).await {
+            Ok(()) if end == n => return Ok(()),
+            Ok(()) => start = end,
+            Err(Error::CommitTooLarge { used, allowed, .. }) if end - start > 1 => {
+                let tried = end - start;
+                batch = (tried * allowed / used * 9 / 10).clamp(1, tried - 1);
+            }
+            Err(error) => return Err(error),
         }
-        _ => None,
     }
 }
 

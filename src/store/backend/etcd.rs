@@ -590,7 +590,9 @@ impl Inner {
     /// per counter; its success branch: one per write and per counter, and
     /// the revision key), and about how many bytes its request carries.
     fn size_of(&self, commit: &Commit) -> (usize, usize) {
-        let full = |space: Space, key: &[u8]| self.space_start(space).len() + key.len();
+        // The length of `space_start(space)` and the key, without making it.
+        let full =
+            |space: Space, key: &[u8]| self.prefix.len() + space.name().len() + 1 + key.len();
         let checks: usize = commit
             .checks
             .iter()
@@ -994,14 +996,7 @@ impl Backend for EtcdBackend {
 
     async fn commit(&self, commit: Commit) -> Result<Outcome> {
         commit.validate()?;
-        self.fits(&commit)?;
-        let (operations, _) = self.inner.size_of(&commit);
-        self.inner.largest.fetch_max(operations, Ordering::Relaxed);
-        self.inner.commit(&commit).await
-    }
-
-    fn fits(&self, commit: &Commit) -> Result<()> {
-        let (operations, bytes) = self.inner.size_of(commit);
+        let (operations, bytes) = self.inner.size_of(&commit);
         let too_large = |measure, used, allowed| {
             Err(Error::CommitTooLarge {
                 measure,
@@ -1010,12 +1005,13 @@ impl Backend for EtcdBackend {
             })
         };
         if operations > MAX_TXN_OPS {
-            too_large("operations", operations, MAX_TXN_OPS)
-        } else if bytes > MAX_REQUEST_BYTES {
-            too_large("request bytes", bytes, MAX_REQUEST_BYTES)
-        } else {
-            Ok(())
+            return too_large("operations", operations, MAX_TXN_OPS);
         }
+        if bytes > MAX_REQUEST_BYTES {
+            return too_large("request bytes", bytes, MAX_REQUEST_BYTES);
+        }
+        self.inner.largest.fetch_max(operations, Ordering::Relaxed);
+        self.inner.commit(&commit).await
     }
 
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {

@@ -352,14 +352,12 @@ pub trait Backend: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Entry>>;
 
-    /// Applies `commit` atomically if every check holds.
+    /// Applies `commit` atomically if every check holds. A commit larger
+    /// than one of this backend's transactions may be is refused, before
+    /// anything is sent, as [`Error::CommitTooLarge`]: what lets a writer
+    /// of many records find the batch that fits. sled's transactions have
+    /// no such limit.
     async fn commit(&self, commit: Commit) -> Result<Outcome>;
-
-    /// Refuses, as [`Error::CommitTooLarge`], a commit larger than one of
-    /// this backend's transactions may be, before anything is sent: what
-    /// lets a writer of many records find the batch that fits. sled's
-    /// transactions have no such limit.
-    fn fits(&self, commit: &Commit) -> Result<()>;
 
     /// Raises the id counter at `key` by `n` and returns the first of the
     /// `n` ids it hands out. The counter names the next free id; ids start

@@ -272,10 +272,6 @@ impl Backend for SledBackend {
         Ok(Outcome::Committed { revision, counters })
     }
 
-    fn fits(&self, _commit: &Commit) -> Result<()> {
-        Ok(())
-    }
-
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
         self.tree(space)?
             .transaction(|tx| -> TxResult<u64> {

@@ -340,47 +340,41 @@ impl Store {
         let marker = encode(run)?;
         let mut deltas: Vec<(&Vec<u8>, &u64)> = deltas.iter().collect();
         deltas.sort_unstable();
-        let mut batch = deltas.len();
-        loop {
-            let counted = self.backend.get(Space::Meta, COUNTED_KEY).await?;
-            let from = counted.as_ref().map_or(0, |last| {
-                deltas.partition_point(|(key, _)| key.as_slice() <= last.as_slice())
-            });
-            let now = &deltas[from..deltas.len().min(from + batch)];
-            let last = from + now.len() == deltas.len();
-            // In a block of its own, so that an error ends the attempt,
-            // not the function.
-            let raised: Result<_> = async {
-                transact!(self, |txn| {
-                    if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice())
-                        || txn.get(Space::Meta, COUNTED_KEY).await? != counted
-                    {
-                        return Err(Error::Corrupt(
-                            "the marker of a bulk insert changed while it ran".into(),
-                        ));
-                    }
-                    for (key, delta) in now {
-                        txn.increment(Space::ShipmentCounts, (*key).clone(), **delta as i64);
-                    }
-                    if last {
-                        super::raise_next_id(&mut txn, run.end_id()).await?;
-                        txn.delete(Space::Meta, MARKER_KEY);
-                        txn.delete(Space::Meta, COUNTED_KEY);
-                    } else if let Some((key, _)) = now.last() {
-                        txn.put(Space::Meta, COUNTED_KEY, (*key).clone());
-                    }
-                })
+        // A run finished again skips the counters an earlier try raised.
+        let mut counted = self.backend.get(Space::Meta, COUNTED_KEY).await?;
+        let from = counted.as_ref().map_or(0, |last| {
+            deltas.partition_point(|(key, _)| key.as_slice() <= last.as_slice())
+        });
+        let rest = &deltas[from..];
+        txn::in_batches(rest.len(), async |batch: Range<usize>| {
+            let last = batch.end == rest.len();
+            let now = &rest[batch];
+            transact!(self, |txn| {
+                if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice())
+                    || txn.get(Space::Meta, COUNTED_KEY).await? != counted
+                {
+                    return Err(Error::Corrupt(
+                        "the marker of a bulk insert changed while it ran".into(),
+                    ));
+                }
+                for (key, delta) in now {
+                    txn.increment(Space::ShipmentCounts, (*key).clone(), **delta as i64);
+                }
+                if last {
+                    super::raise_next_id(&mut txn, run.end_id()).await?;
+                    txn.delete(Space::Meta, MARKER_KEY);
+                    txn.delete(Space::Meta, COUNTED_KEY);
+                } else if let Some((key, _)) = now.last() {
+                    txn.put(Space::Meta, COUNTED_KEY, (*key).clone());
+                }
+            })?;
+            if let Some((key, _)) = now.last() {
+                counted = Some((*key).clone());
             }
-            .await;
-            match raised {
-                Ok(_) if last => return self.backend.flush().await,
-                Ok(_) => {}
-                Err(error) => match txn::smaller_batch(now.len(), &error) {
-                    Some(smaller) => batch = smaller,
-                    None => return Err(error),
-                },
-            }
-        }
+            Ok(())
+        })
+        .await?;
+        self.backend.flush().await
     }
 }
 

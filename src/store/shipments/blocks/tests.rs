@@ -485,9 +485,6 @@ impl Backend for Counting {
     async fn commit(&self, commit: Commit) -> Result<Outcome> {
         self.inner.commit(commit).await
     }
-    fn fits(&self, commit: &Commit) -> Result<()> {
-        self.inner.fits(commit)
-    }
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
         self.inner.allocate(space, key, n).await
     }
