@@ -64,6 +64,12 @@ pub enum Error {
         allowed: usize,
     },
 
+    /// A subscription missed events, for the reason given: it fell too
+    /// far behind, or the change feed no longer holds them. Clients see
+    /// `EVENTS_MISSED`, and its stream ends.
+    #[error("{0}; subscribe again and read the current state with a query")]
+    EventsMissed(String),
+
     /// Another process holds the database. Only the command line sees this.
     #[error("database in use: another tradegraph process holds {path} (stop it, or use another --data-dir)")]
     DatabaseInUse {

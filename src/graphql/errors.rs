@@ -30,6 +30,7 @@ pub fn to_graphql(error: &Error) -> async_graphql::Error {
             with_code(super::codes::SCAN_LIMIT).extend_with(move |_, e| e.set("limit", limit))
         }
         Error::DeadlineExceeded => with_code(super::codes::TIMEOUT),
+        Error::EventsMissed(_) => with_code(codes::EVENTS_MISSED),
         Error::Unavailable(cause) => {
             tracing::warn!(%cause, "the store is unavailable");
             async_graphql::Error::new("the store is unavailable for the moment: retry with backoff")

@@ -9,9 +9,10 @@ use async_graphql::futures_util::stream::{self, Stream};
 use async_graphql::{Context, Enum, Object, Subscription};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::codes;
+use super::errors::ApiResult;
 use super::types::{Shipment, ShipmentFilterInput};
 use crate::domain;
+use crate::error::Error;
 use crate::events::{Events, Published, SUBSCRIBER_BUFFER};
 
 /// What happened to a shipment.
@@ -81,18 +82,12 @@ impl Subscription {
                         ),
                         Err(RecvError::Closed) => return None,
                     };
-                    return Some((Err(events_missed(&missed)), None));
+                    return Some((
+                        Err::<ShipmentEvent, _>(Error::EventsMissed(missed)).api(),
+                        None,
+                    ));
                 }
             }
         }))
     }
-}
-
-/// The error that ends a subscription that missed events.
-fn events_missed(why: &str) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions;
-    async_graphql::Error::new(format!(
-        "{why}; subscribe again and read the current state with a query"
-    ))
-    .extend_with(|_, e| e.set("code", codes::EVENTS_MISSED))
 }
