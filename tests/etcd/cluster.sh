@@ -75,11 +75,12 @@ etcd_run_member() {
   ETCD_PIDS[$index]=$!
 }
 
-# Waits until every member of ETCD_URLS answers its health check.
+# Waits until every member of ETCD_URLS answers its health check; curl
+# takes the arguments given (TLS files).
 etcd_wait_healthy() {
   local deadline=$((SECONDS + 30)) url
   for url in ${ETCD_URLS//,/ }; do
-    until curl -fsS "$url/health" 2>/dev/null | grep -q '"health":"true"'; do
+    until curl -fsS "$@" "$url/health" 2>/dev/null | grep -q '"health":"true"'; do
       if [ "$SECONDS" -ge "$deadline" ]; then
         echo "etcd at $url is not healthy after 30 s:" >&2
         tail -20 "$ETCD_ROOT"/*.log >&2
@@ -170,15 +171,7 @@ etcd_start_secure() {
   ETCD_SECURE_DIR="$dir"
   ETCD_SECURE_PASSWORD="root-$RANDOM$RANDOM"
   local tls=(--cacert "$dir/ca.pem" --cert "$dir/client.pem" --key "$dir/client-key.pem")
-  local deadline=$((SECONDS + 30))
-  until curl -fsS "${tls[@]}" "$client/health" 2>/dev/null | grep -q '"health":"true"'; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "the secure etcd member is not healthy after 30 s:" >&2
-      tail -20 "$ETCD_ROOT/secure.log" >&2
-      return 1
-    fi
-    sleep 0.2
-  done
+  ETCD_URLS="$client" etcd_wait_healthy "${tls[@]}"
   # Authentication through the JSON gateway, so that no etcdctl is needed.
   local call
   for call in \
