@@ -130,4 +130,52 @@ impl Error {
     pub fn bad_input(message: impl Into<String>) -> Self {
         Error::BadInput(message.into())
     }
+
+    /// Whether the error is about what the client asked for, not about
+    /// the server or its store: another client's request in the same
+    /// commit can still succeed.
+    pub fn is_the_clients(&self) -> bool {
+        matches!(
+            self,
+            Error::BadInput(_) | Error::NotFound(_) | Error::Conflict { .. }
+        )
+    }
+
+    /// The same error for another caller, where one failure answers
+    /// several (writes that were to commit together): the same variant
+    /// and message, so that each client sees the same code. A cause that
+    /// cannot be cloned is kept as its message.
+    pub fn for_another_caller(&self) -> Self {
+        match self {
+            Error::BadInput(message) => Error::BadInput(message.clone()),
+            Error::NotFound(message) => Error::NotFound(message.clone()),
+            Error::Conflict {
+                current_version,
+                expected_version,
+            } => Error::Conflict {
+                current_version: *current_version,
+                expected_version: *expected_version,
+            },
+            Error::Unauthenticated(message) => Error::Unauthenticated(message.clone()),
+            Error::ScanLimit { limit } => Error::ScanLimit { limit: *limit },
+            Error::DeadlineExceeded => Error::DeadlineExceeded,
+            Error::Unavailable(message) => Error::Unavailable(message.clone()),
+            Error::CommitTooLarge {
+                measure,
+                used,
+                allowed,
+            } => Error::CommitTooLarge {
+                measure,
+                used: *used,
+                allowed: *allowed,
+            },
+            Error::EventsMissed(message) => Error::EventsMissed(message.clone()),
+            Error::Corrupt(message) => Error::Corrupt(message.clone()),
+            Error::DatabaseInUse { .. }
+            | Error::FormatVersion { .. }
+            | Error::Seed { .. }
+            | Error::Storage(_)
+            | Error::Io { .. } => Error::Storage(self.to_string().into()),
+        }
+    }
 }

@@ -346,10 +346,11 @@ impl Store {
             deltas.partition_point(|(key, _)| key.as_slice() <= last.as_slice())
         });
         let rest = &deltas[from..];
-        txn::in_batches(rest.len(), async |batch: Range<usize>| {
+        let mut batches = txn::Batches::new(rest.len());
+        while let Some(batch) = batches.next() {
             let last = batch.end == rest.len();
             let now = &rest[batch];
-            transact!(self, |txn| {
+            let raised = transact!(self, |txn| {
                 if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice())
                     || txn.get(Space::Meta, COUNTED_KEY).await? != counted
                 {
@@ -367,13 +368,17 @@ impl Store {
                 } else if let Some((key, _)) = now.last() {
                     txn.put(Space::Meta, COUNTED_KEY, (*key).clone());
                 }
-            })?;
-            if let Some((key, _)) = now.last() {
-                counted = Some((*key).clone());
+            });
+            match raised {
+                Ok(()) => {
+                    if let Some((key, _)) = now.last() {
+                        counted = Some((*key).clone());
+                    }
+                    batches.committed();
+                }
+                Err(error) => batches.failed(error)?,
             }
-            Ok(())
-        })
-        .await?;
+        }
         self.backend.flush().await
     }
 }
