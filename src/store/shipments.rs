@@ -532,7 +532,6 @@ impl Store {
         failing: Failing,
     ) -> Result<Vec<Result<Shipment>>> {
         transact!(self, |txn| {
-            txn.prefetch(point_reads_of(writes)).await?;
             if let Some(marker) = txn.get(Space::Meta, bulk::MARKER_KEY).await? {
                 let run = decode(&marker, "bulk insert marker")?;
                 return Err(bulk::unfinished_error(&run));
@@ -1072,44 +1071,6 @@ fn reference_taken(reference: &str) -> Error {
     Error::bad_input(format!(
         "reference: a shipment with reference {reference:?} already exists; references are unique"
     ))
-}
-
-/// The keys [`Store::apply_shipment_writes`] reads by key for `writes`,
-/// known before they run (the marker of a bulk insert, idempotency keys,
-/// references, changed records), to read in one go ([`Txn::prefetch`]):
-/// on a network store one round trip instead of a few per write.
-fn point_reads_of(writes: &[ShipmentWrite]) -> Vec<(Space, Vec<u8>)> {
-    let mut keys = vec![(Space::Meta, bulk::MARKER_KEY.to_vec())];
-    let reference = |shipment: &Shipment| {
-        (
-            Space::ShipmentsByReference,
-            shipment.reference.as_bytes().to_vec(),
-        )
-    };
-    for write in writes {
-        match write {
-            ShipmentWrite::Insert {
-                shipment,
-                idempotency_key,
-            } => {
-                if let Some(key) = idempotency_key {
-                    keys.push((Space::ShipmentIdempotencyKeys, key.as_bytes().to_vec()));
-                }
-                // An empty reference is made from the id, not yet known.
-                if !shipment.reference.is_empty() {
-                    keys.push(reference(shipment));
-                }
-            }
-            ShipmentWrite::Replace { shipment, .. } | ShipmentWrite::Restore(shipment) => {
-                keys.push((Space::Shipments, id_key(shipment.id).to_vec()));
-                keys.push(reference(shipment));
-            }
-            ShipmentWrite::Delete { id, .. } => {
-                keys.push((Space::Shipments, id_key(*id).to_vec()));
-            }
-        }
-    }
-    keys
 }
 
 /// Whether a shipment has this reference, as `txn` sees it.

@@ -5,7 +5,7 @@
 //! fresh reads ([`transact!`]). This is the one way the layout writes, so
 //! every write is atomic on every backend.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::{Bound, Range};
 
 use super::backend::{Backend, Commit, Entry, KeyRange, Outcome, Space};
@@ -28,11 +28,6 @@ pub(super) struct Txn<'a> {
     commit: Commit,
     /// Whether the body chose to write nothing ([`Txn::discard`]).
     discarded: bool,
-    /// Ranges in which [`Txn::first_in`] found the backend to hold no key:
-    /// a later lookup within one needs no backend call. Several writes in
-    /// one transaction add to the same index blocks, each looking up from
-    /// a key just above the last one's.
-    empty: Vec<(Space, KeyRange)>,
 }
 
 /// What a transaction was to write at one point of its body, to go back
@@ -50,7 +45,6 @@ impl<'a> Txn<'a> {
             writes: BTreeMap::new(),
             commit: Commit::default(),
             discarded: false,
-            empty: Vec::new(),
         }
     }
 
@@ -66,37 +60,6 @@ impl<'a> Txn<'a> {
         let value = self.backend.get(space, key).await?;
         self.reads.insert(place, value.clone());
         Ok(value)
-    }
-
-    /// Reads `keys` at once, in one backend call per space, all made
-    /// together: what a body about to read them one by one does first,
-    /// so that each of those reads is answered from memory. They become
-    /// reads like any other, and so checks of the commit; keys the
-    /// transaction has read or written already are left as they are.
-    pub(super) async fn prefetch(&mut self, keys: Vec<(Space, Vec<u8>)>) -> Result<()> {
-        let mut wanted: BTreeMap<Space, BTreeSet<Vec<u8>>> = BTreeMap::new();
-        for place in keys {
-            if !self.reads.contains_key(&place) && !self.writes.contains_key(&place) {
-                wanted.entry(place.0).or_default().insert(place.1);
-            }
-        }
-        let wanted: Vec<(Space, Vec<Vec<u8>>)> = wanted
-            .into_iter()
-            .map(|(space, keys)| (space, keys.into_iter().collect()))
-            .collect();
-        let backend = self.backend;
-        let found = futures_util::future::try_join_all(
-            wanted
-                .iter()
-                .map(|(space, keys)| backend.get_many(*space, keys)),
-        )
-        .await?;
-        for ((space, keys), values) in wanted.into_iter().zip(found) {
-            for (key, value) in keys.into_iter().zip(values) {
-                self.reads.insert((space, key), value);
-            }
-        }
-        Ok(())
     }
 
     /// The first entry within `range` as this transaction sees it: the
@@ -161,18 +124,12 @@ impl<'a> Txn<'a> {
             backend_range.upper = Bound::Excluded(key.clone());
         }
         let mut limit = 1;
-        while !backend_range.is_empty() && !self.known_empty(space, &backend_range) {
+        while !backend_range.is_empty() {
             let entries = self
                 .backend
                 .scan(space, &backend_range, Direction::Ascending, limit)
                 .await?;
             let n_entries = entries.len();
-            let upper = match entries.first() {
-                Some((key, _)) => Bound::Excluded(key.clone()),
-                None => backend_range.upper.clone(),
-            };
-            self.empty
-                .push((space, KeyRange::new(backend_range.lower.clone(), upper)));
             for (key, value) in entries {
                 let place = (space, key);
                 if self.writes.contains_key(&place) || self.reads.contains_key(&place) {
@@ -190,16 +147,6 @@ impl<'a> Txn<'a> {
             limit = (limit * 2).min(64);
         }
         Ok(known)
-    }
-
-    /// Whether an earlier [`Txn::first_in`] found the backend to hold no
-    /// key in all of `range`.
-    fn known_empty(&self, space: Space, range: &KeyRange) -> bool {
-        self.empty.iter().any(|(each, empty)| {
-            *each == space
-                && starts_no_later(&empty.lower, &range.lower)
-                && ends_no_earlier(&empty.upper, &range.upper)
-        })
     }
 
     /// Sets `key` to `value` when the transaction commits.
@@ -268,32 +215,6 @@ impl<'a> Txn<'a> {
             Outcome::Committed { .. } => true,
             Outcome::Conflict => false,
         })
-    }
-}
-
-/// Whether a range with the low end `a` starts at or before one with the
-/// low end `b`.
-fn starts_no_later(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
-    match (a, b) {
-        (Bound::Unbounded, _) => true,
-        (_, Bound::Unbounded) => false,
-        (Bound::Excluded(a), Bound::Included(b)) => a < b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-            a <= b
-        }
-    }
-}
-
-/// Whether a range with the high end `a` ends at or after one with the
-/// high end `b`.
-fn ends_no_earlier(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> bool {
-    match (a, b) {
-        (Bound::Unbounded, _) => true,
-        (_, Bound::Unbounded) => false,
-        (Bound::Excluded(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-            a >= b
-        }
     }
 }
 
@@ -462,60 +383,6 @@ mod tests {
         assert_eq!(first_key(&mut txn, &from(b"h")).await, None);
         let elsewhere = txn.first_in(Space::Hubs, &from(b"a")).await;
         assert_eq!(elsewhere.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn a_range_first_in_found_empty_is_not_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
-            .await
-            .unwrap();
-        store.poke(SPACE, b"m", Some(b"stored")).await;
-        let mut txn = Txn::new(&store);
-
-        assert_eq!(first_key(&mut txn, &from(b"c")).await, Some(b"m".to_vec()));
-        // Keys another writer puts where the backend held none are not
-        // seen: the transaction knows the range from c up to m empty,
-        // and its check of m is what fails should that matter.
-        store.poke(SPACE, b"d", Some(b"theirs")).await;
-        assert_eq!(first_key(&mut txn, &from(b"e")).await, Some(b"m".to_vec()));
-        // Below what it found empty, the backend is read.
-        assert_eq!(first_key(&mut txn, &from(b"a")).await, Some(b"d".to_vec()));
-        // Past its end too.
-        store.poke(SPACE, b"p", Some(b"theirs")).await;
-        txn.delete(SPACE, b"m".to_vec());
-        assert_eq!(first_key(&mut txn, &from(b"e")).await, Some(b"p".to_vec()));
-    }
-
-    #[tokio::test]
-    async fn prefetched_keys_are_read_once_and_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StoreOptions::new(1 << 20))
-            .await
-            .unwrap();
-        store.poke(SPACE, b"a", Some(b"stored")).await;
-        let mut txn = Txn::new(&store);
-        txn.put(SPACE, b"b".to_vec(), b"mine".to_vec());
-        let keys = [
-            (SPACE, b"a"),
-            (SPACE, b"b"),
-            (Space::Hubs, b"a"),
-            (SPACE, b"a"),
-        ];
-        txn.prefetch(keys.map(|(space, key)| (space, key.to_vec())).to_vec())
-            .await
-            .unwrap();
-
-        store.poke(SPACE, b"a", Some(b"theirs")).await;
-        store.poke(Space::Hubs, b"a", Some(b"theirs")).await;
-        assert_eq!(
-            txn.get(SPACE, b"a").await.unwrap(),
-            Some(b"stored".to_vec())
-        );
-        assert_eq!(txn.get(SPACE, b"b").await.unwrap(), Some(b"mine".to_vec()));
-        assert_eq!(txn.get(Space::Hubs, b"a").await.unwrap(), None);
-        assert!(!txn.commit().await.unwrap());
-        assert_eq!(store.backend.get(SPACE, b"b").await.unwrap(), None);
     }
 
     #[tokio::test]
