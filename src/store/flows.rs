@@ -305,7 +305,7 @@ impl Store {
     /// Returns the flow as stored.
     pub async fn record_trade_flow(&self, flow: TradeFlow) -> Result<TradeFlow> {
         let key = key_of(&flow);
-        let stored = transact!(self, |txn| {
+        let (stored, _) = transact!(self, |txn| {
             let version = match txn.get(Space::TradeFlows, &primary_key(&key)).await? {
                 Some(old) => TradeFlow::decode(&old)?.meta.version + 1,
                 None => 1,

@@ -66,9 +66,6 @@ pub struct Store {
     /// Shipment ids taken from the database and not yet handed out. A
     /// std mutex: held only to take one.
     ids: Arc<std::sync::Mutex<std::ops::Range<u64>>>,
-    /// The API's writes of shipments waiting for their turn, where the
-    /// backend has writers take turns (`shipments::turns`).
-    turns: Arc<shipments::Turns>,
     /// Where filtered scans and counts run (`work_pool`).
     pool: Arc<work_pool::WorkPool>,
     /// Records read by filtered scans and counts, since the handle was made.
@@ -176,7 +173,6 @@ impl Store {
             calls: Arc::new(AtomicU64::new(0)),
             snapshots: Arc::default(),
             ids: Arc::new(std::sync::Mutex::new(0..0)),
-            turns: Arc::default(),
             pool: Arc::new(work_pool::WorkPool::new(
                 work_pool::WorkPool::default_threads(),
             )),

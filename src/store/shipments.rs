@@ -11,10 +11,10 @@
 mod blocks;
 mod bulk;
 mod check;
-mod turns;
 
 use std::collections::HashMap;
 use std::ops::Bound::{self, Excluded, Included};
+use std::ops::Range;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -33,7 +33,6 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 pub use bulk::ShipmentSource;
-pub(super) use turns::Turns;
 
 /// A page of shipments: those that meet a filter, in an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,18 +68,6 @@ const FACETS: [Facet; 8] = [
     Facet::Mode,
     Facet::Synthetic,
 ];
-
-/// How the writes committed together fail
-/// ([`Store::apply_shipment_writes`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failing {
-    /// Any write's error fails them all: seeding and restoring, whose
-    /// batches are all or nothing.
-    Whole,
-    /// Each write that fails on what its client asked for fails alone:
-    /// the API's writes, committed together when they take turns.
-    EachOnItsOwn,
-}
 
 /// The order byte of index keys sorted by departure date.
 const BY_DEPARTURE: u8 = b'd';
@@ -434,23 +421,16 @@ impl Store {
                 })
             })
             .collect::<Vec<_>>();
-        let mut ids = ids;
         let mut stored = Vec::with_capacity(writes.len());
-        let mut batches = txn::Batches::new(writes.len());
-        while let Some(batch) = batches.next() {
-            let applied = self
-                .apply_shipment_writes(&writes[batch.clone()], &mut ids[batch], Failing::Whole)
-                .await;
-            match applied {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        stored.push(outcome?);
-                    }
-                    batches.committed();
-                }
-                Err(error) => batches.failed(error)?,
-            }
-        }
+        txn::in_batches(writes.len(), async |batch: Range<usize>| {
+            let ids = ids[batch.clone()].to_vec();
+            stored.extend(
+                self.apply_shipment_writes(&writes[batch], ids, false)
+                    .await?,
+            );
+            Ok(())
+        })
+        .await?;
         Ok(stored)
     }
 
@@ -459,107 +439,44 @@ impl Store {
     /// commit, where the change feed finds it
     /// ([`Store::shipment_events_after`]); an insert retried under its
     /// idempotency key changes nothing and counts none. Returns the
-    /// shipment as stored (for a delete, as it was). Where the backend
-    /// asks for it, the change takes its turn with this handle's other
-    /// writers (`turns`). Call [`Store::make_durable`] before
-    /// acknowledging it.
+    /// shipment as stored (for a delete, as it was). Call
+    /// [`Store::make_durable`] before acknowledging it.
     pub async fn change_shipment(&self, write: ShipmentWrite) -> Result<Shipment> {
-        if self.backend.write_policy().take_turns {
-            return self.take_turn(write).await;
-        }
-        let mut outcomes = self
-            .apply_api_writes(std::slice::from_ref(&write), &mut [None])
+        let mut changed = self
+            .apply_shipment_writes(std::slice::from_ref(&write), vec![None], true)
             .await?;
-        outcomes
+        changed
             .pop()
-            .unwrap_or_else(|| Err(Error::Corrupt("a write returned no outcome".into())))
-    }
-
-    /// Commits API writes together, as few commits as the backend's
-    /// transactions hold, each write kept whole in one of them and each
-    /// with its own outcome: one that fails on what the client asked for
-    /// leaves the others to commit. `ids` as for
-    /// [`Store::apply_shipment_writes`]. Fails as a whole only when no
-    /// write got as far as a commit.
-    async fn apply_api_writes(
-        &self,
-        writes: &[ShipmentWrite],
-        ids: &mut [Option<ShipmentId>],
-    ) -> Result<Vec<Result<Shipment>>> {
-        let mut outcomes = Vec::with_capacity(writes.len());
-        let mut batches = txn::Batches::new(writes.len());
-        while let Some(batch) = batches.next() {
-            let applied = self
-                .apply_shipment_writes(
-                    &writes[batch.clone()],
-                    &mut ids[batch],
-                    Failing::EachOnItsOwn,
-                )
-                .await;
-            match applied {
-                Ok(applied) => {
-                    outcomes.extend(applied);
-                    batches.committed();
-                }
-                Err(error) => {
-                    if let Err(error) = batches.failed(error) {
-                        if outcomes.is_empty() {
-                            return Err(error);
-                        }
-                        while outcomes.len() < writes.len() {
-                            outcomes.push(Err(error.for_another_caller()));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(outcomes)
+            .ok_or_else(|| Error::Corrupt("a write returned no shipment".into()))
     }
 
     /// The one write path of shipments: reads what the writes depend on,
     /// builds their entries and commits them, again from fresh reads when
     /// another writer changed what was read. `ids` holds, for each insert,
     /// its id if one was taken already; the others take one from this
-    /// handle's block when they need it, and keep it for a retry. With
-    /// [`Failing::Whole`], any write's error abandons them all; with
-    /// [`Failing::EachOnItsOwn`], a write that fails on what its client asked for
-    /// ([`Error::is_the_clients`]) is left out and the rest commit, with
-    /// their events counted.
+    /// handle's block when they need it. A retry reuses them.
     async fn apply_shipment_writes(
         &self,
         writes: &[ShipmentWrite],
-        ids: &mut [Option<ShipmentId>],
-        failing: Failing,
-    ) -> Result<Vec<Result<Shipment>>> {
-        transact!(self, |txn| {
+        mut ids: Vec<Option<ShipmentId>>,
+        with_events: bool,
+    ) -> Result<Vec<Shipment>> {
+        let (changes, _) = transact!(self, |txn| {
             if let Some(marker) = txn.get(Space::Meta, bulk::MARKER_KEY).await? {
                 let run = decode(&marker, "bulk insert marker")?;
                 return Err(bulk::unfinished_error(&run));
             }
-            let mut outcomes = Vec::with_capacity(writes.len());
-            let mut n_events = 0;
+            let mut changes = Vec::with_capacity(writes.len());
             for (write, id) in writes.iter().zip(ids.iter_mut()) {
-                let before = txn.savepoint();
-                match self.apply_shipment_write(&mut txn, write, id).await {
-                    Ok((shipment, changed)) => {
-                        n_events += usize::from(changed);
-                        outcomes.push(Ok(shipment));
-                    }
-                    Err(error) if failing == Failing::EachOnItsOwn && error.is_the_clients() => {
-                        txn.roll_back(before);
-                        outcomes.push(Err(error));
-                    }
-                    Err(error) => return Err(error),
-                }
+                changes.push(self.apply_shipment_write(&mut txn, write, id).await?);
             }
-            if outcomes.iter().all(Result::is_err) {
-                txn.discard();
-            }
-            if failing == Failing::EachOnItsOwn && n_events > 0 {
+            let n_events = changes.iter().filter(|(_, changed)| *changed).count();
+            if with_events && n_events > 0 {
                 txn.increment(Space::Meta, EVENT_SEQUENCE_KEY, n_events as i64);
             }
-            outcomes
-        })
+            changes
+        })?;
+        Ok(changes.into_iter().map(|(shipment, _)| shipment).collect())
     }
 
     /// Reads and buffers one write in `txn`. Returns the shipment as

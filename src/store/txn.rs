@@ -26,15 +26,13 @@ pub(super) struct Txn<'a> {
     /// What each written key will hold.
     writes: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
     commit: Commit,
-    /// Whether the body chose to write nothing ([`Txn::discard`]).
-    discarded: bool,
 }
 
-/// What a transaction was to write at one point of its body, to go back
-/// to ([`Txn::savepoint`]).
-pub(super) struct Savepoint {
-    writes: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
-    commit: Commit,
+/// A transaction that applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Committed {
+    /// Its revision.
+    pub revision: u64,
 }
 
 impl<'a> Txn<'a> {
@@ -44,7 +42,6 @@ impl<'a> Txn<'a> {
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
             commit: Commit::default(),
-            discarded: false,
         }
     }
 
@@ -166,38 +163,9 @@ impl<'a> Txn<'a> {
         self.commit.increment(space, key, delta);
     }
 
-    /// What the transaction is to write now: several writes that each
-    /// succeed or fail on their own share one transaction by going back
-    /// to the savepoint taken before one that failed
-    /// ([`Txn::roll_back`]).
-    pub(super) fn savepoint(&self) -> Savepoint {
-        Savepoint {
-            writes: self.writes.clone(),
-            commit: self.commit.clone(),
-        }
-    }
-
-    /// Forgets what was buffered since `savepoint`. What was read since
-    /// stays read, and so checked by the commit: a write that failed on
-    /// what it read fails again if the commit runs again.
-    pub(super) fn roll_back(&mut self, savepoint: Savepoint) {
-        self.writes = savepoint.writes;
-        self.commit = savepoint.commit;
-    }
-
-    /// Sends nothing when the body ends: for a body whose every write
-    /// failed on what it read, which stands as read (as when a body
-    /// returns an error).
-    pub(super) fn discard(&mut self) {
-        self.discarded = true;
-    }
-
-    /// Commits: `false` when a read no longer holds and the body must run
+    /// Commits: `None` when a read no longer holds and the body must run
     /// again.
-    pub(super) async fn commit(self) -> Result<bool> {
-        if self.discarded {
-            return Ok(true);
-        }
+    pub(super) async fn commit(self) -> Result<Option<Committed>> {
         let mut commit = self.commit;
         // A change that moves a shipment within a counter's value raises
         // and lowers it: nothing to write.
@@ -211,64 +179,35 @@ impl<'a> Txn<'a> {
                 None => commit.delete(space, key),
             }
         }
-        Ok(match self.backend.commit(commit).await? {
-            Outcome::Committed { .. } => true,
-            Outcome::Conflict => false,
-        })
-    }
-}
-
-/// The batches in which `n` records are committed, as many at a time as
-/// one of the backend's transactions holds: the first batch is
-/// everything (on sled the only one), and a batch refused as
-/// [`Error::CommitTooLarge`] is tried again smaller, in proportion, with a
-/// tenth to spare for records that touch more keys than these did. With
-/// `n` 0 there is one empty batch. For the writers of many records:
-/// seeding, restoring, a bulk insert's counters, the API's writes taking
-/// turns. The caller commits each batch [`Batches::next`] names and says
-/// how it went ([`Batches::committed`], [`Batches::failed`]).
-pub(super) struct Batches {
-    n: usize,
-    start: usize,
-    size: usize,
-    done: bool,
-}
-
-impl Batches {
-    pub(super) fn new(n: usize) -> Self {
-        Self {
-            n,
-            start: 0,
-            size: n,
-            done: false,
+        match self.backend.commit(commit).await? {
+            Outcome::Committed { revision, .. } => Ok(Some(Committed { revision })),
+            Outcome::Conflict => Ok(None),
         }
     }
+}
 
-    /// The records of the next batch to commit; `None` once all have.
-    pub(super) fn next(&self) -> Option<Range<usize>> {
-        (!self.done).then(|| self.start..self.n.min(self.start + self.size))
-    }
-
-    /// The batch [`Batches::next`] named has committed.
-    pub(super) fn committed(&mut self) {
-        let end = self.n.min(self.start + self.size);
-        self.done = end == self.n;
-        self.start = end;
-    }
-
-    /// The batch [`Batches::next`] named failed with `error`: returns it,
-    /// unless the batch was too large and will be tried again smaller.
-    pub(super) fn failed(&mut self, error: Error) -> Result<()> {
-        let tried = self.n.min(self.start + self.size) - self.start;
-        match error {
-            Error::CommitTooLarge { used, allowed, .. } if tried > 1 => {
-                self.size = (tried * allowed / used * 9 / 10).clamp(1, tried - 1);
-                Ok(())
+/// Commits `n` records in consecutive batches, as many at a time as one
+/// of the backend's transactions holds: `commit` gets the range of each
+/// batch, the first of them everything (on sled the only one), and runs
+/// once with an empty range when `n` is 0. A batch refused as
+/// [`Error::CommitTooLarge`] is tried again smaller, in proportion, with a
+/// tenth to spare for records that touch more keys than these did. For the
+/// writers of many records: seeding, restoring, a bulk insert's counters.
+pub(super) async fn in_batches(
+    n: usize,
+    mut commit: impl AsyncFnMut(Range<usize>) -> Result<()>,
+) -> Result<()> {
+    let (mut start, mut batch) = (0, n);
+    loop {
+        let end = n.min(start + batch);
+        match commit(start..end).await {
+            Ok(()) if end == n => return Ok(()),
+            Ok(()) => start = end,
+            Err(Error::CommitTooLarge { used, allowed, .. }) if end - start > 1 => {
+                let tried = end - start;
+                batch = (tried * allowed / used * 9 / 10).clamp(1, tried - 1);
             }
-            error => {
-                self.done = true;
-                Err(error)
-            }
+            Err(error) => return Err(error),
         }
     }
 }
@@ -280,46 +219,22 @@ pub(super) fn contended() -> Error {
     )
 }
 
-/// Runs a write's `attempts` within the backend's write timeout, if it
-/// has one (`WritePolicy::timeout`): past it, the write stops where it
-/// is, its outcome unknown, and the caller is told the store is
-/// unavailable instead of waiting on.
-pub(super) async fn bounded<T>(
-    store: &Store,
-    attempts: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    let Some(timeout) = store.backend.write_policy().timeout else {
-        return attempts.await;
-    };
-    tokio::time::timeout(timeout, attempts)
-        .await
-        .unwrap_or_else(|_| {
-            Err(Error::Unavailable(format!(
-                "a write did not complete within {} ms, and may or may not have applied (a create retried under its idempotency key is safe)",
-                timeout.as_millis()
-            )))
-        })
-}
-
 /// Runs `$body` in a fresh [`Txn`] named `$txn` until its commit applies,
-/// within the backend's write timeout ([`bounded`]), and evaluates to
-/// `Ok(body's value)`. The body may return early with `?` or `return
-/// Err(..)`, which abandons the transaction; it must not have side effects
-/// beyond the transaction, since it may run more than once.
+/// and evaluates to `Ok((body's value, Committed))`. The body may return
+/// early with `?`, which abandons the transaction; it must not have side
+/// effects beyond the transaction, since it may run more than once.
 macro_rules! transact {
     ($store:expr, |$txn:ident| $body:block) => {{
-        let store: &$crate::store::Store = $store;
-        $crate::store::txn::bounded(store, async {
-            for _ in 0..$crate::store::txn::MAX_ATTEMPTS {
-                let mut $txn = $crate::store::txn::Txn::new(store);
-                let value = $body;
-                if $txn.commit().await? {
-                    return Ok(value);
-                }
+        let mut outcome = Err($crate::store::txn::contended());
+        for _ in 0..$crate::store::txn::MAX_ATTEMPTS {
+            let mut $txn = $crate::store::txn::Txn::new($store);
+            let value = $body;
+            if let Some(committed) = $txn.commit().await? {
+                outcome = Ok((value, committed));
+                break;
             }
-            Err($crate::store::txn::contended())
-        })
-        .await
+        }
+        outcome
     }};
 }
 
@@ -398,14 +313,14 @@ mod tests {
         let mut txn = Txn::new(&store);
         assert_eq!(first_key(&mut txn, &from(b"b")).await, Some(b"c".to_vec()));
         txn.put(SPACE, b"c".to_vec(), b"mine".to_vec());
-        assert!(txn.commit().await.unwrap());
+        assert!(txn.commit().await.unwrap().is_some());
 
         // Changed by another writer before the commit, it conflicts.
         let mut txn = Txn::new(&store);
         assert_eq!(first_key(&mut txn, &from(b"b")).await, Some(b"c".to_vec()));
         store.poke(SPACE, b"c", Some(b"theirs")).await;
         txn.put(SPACE, b"b".to_vec(), b"mine".to_vec());
-        assert!(!txn.commit().await.unwrap());
+        assert!(txn.commit().await.unwrap().is_none());
         assert_eq!(store.backend.get(SPACE, b"b").await.unwrap(), None);
     }
 }

@@ -40,7 +40,7 @@ use etcd_client::{
 use super::changes::ChangeLog;
 use super::{
     add_to_counter, decode_counter, encode_counter, Backend, Change, Check, Commit, CommitRecord,
-    Entry, Exclusive, KeyRange, Outcome, Space, Write, WritePolicy,
+    Entry, Exclusive, KeyRange, Outcome, Space, Write,
 };
 use crate::domain::Direction;
 use crate::error::{Error, Result};
@@ -70,14 +70,6 @@ const MAX_PROBES: usize = 48;
 /// How long the lease of a lock lasts unless kept alive: how long a lock
 /// outlives a process that died holding it.
 const LOCK_LEASE_SECONDS: i64 = 10;
-
-/// How often the client pings a member on a connection with a stream
-/// open: well over etcd's default `--grpc-keepalive-min-time` of 5 s.
-const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
-
-/// How long the client waits for a ping's answer before it drops the
-/// connection.
-const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many bulk-load transactions are in flight at once.
 const BULK_IN_FLIGHT: usize = 8;
@@ -128,8 +120,6 @@ struct Inner {
     confirmations: Mutex<Confirmations>,
     /// The most operations of any commit this handle sent.
     largest: AtomicUsize,
-    /// How often the watch failed and was started again.
-    watch_restarts: AtomicU64,
     /// The runtime the client was made on, which drives its connections
     /// and where the shared reads run, whichever runtime calls.
     runtime: tokio::runtime::Handle,
@@ -153,17 +143,10 @@ impl EtcdBackend {
     /// prefix. Fails with [`Error::Unavailable`] when no member answers
     /// within the timeout.
     pub async fn open(options: EtcdOptions) -> Result<Self> {
-        // HTTP/2 pings find a member that went away without closing the
-        // connection, under the watch (every call has its own deadline).
-        // etcd's members close a connection that pings more often than
-        // their --grpc-keepalive-min-time (5 s by default), or at all
-        // while no stream is open (a GOAWAY for "too many pings"): a
-        // tighter client broke its connections, and every call and watch
-        // on them, every few seconds.
         let mut connect = ConnectOptions::new()
             .with_connect_timeout(options.timeout)
-            .with_keep_alive(KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TIMEOUT)
-            .with_keep_alive_while_idle(false)
+            .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
+            .with_keep_alive_while_idle(true)
             .with_require_leader(true);
         if let Some((name, password)) = &options.user {
             connect = connect
@@ -199,7 +182,6 @@ impl EtcdBackend {
             seen: AtomicU64::new(0),
             confirmations: Mutex::default(),
             largest: AtomicUsize::new(0),
-            watch_restarts: AtomicU64::new(0),
             runtime: tokio::runtime::Handle::current(),
         };
         let (revision, cluster) = inner.read_revisions().await?;
@@ -216,12 +198,6 @@ impl EtcdBackend {
     /// hold against [`MAX_TXN_OPS`].
     pub fn largest_commit(&self) -> usize {
         self.inner.largest.load(Ordering::Relaxed)
-    }
-
-    /// How often the watch failed and was started again since the handle
-    /// was made.
-    pub fn watch_restarts(&self) -> u64 {
-        self.inner.watch_restarts.load(Ordering::Relaxed)
     }
 }
 
@@ -887,7 +863,6 @@ async fn follow(inner: Arc<Inner>, mut revision: u64) {
                     pause = Duration::from_millis(50);
                 }
                 revision = reached;
-                inner.watch_restarts.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, revision, "the etcd watch failed; resuming");
             }
         }
@@ -1041,7 +1016,6 @@ impl Backend for EtcdBackend {
 
     async fn allocate(&self, space: Space, key: &[u8], n: u64) -> Result<u64> {
         let key = self.inner.key(space, key);
-        let deadline = Instant::now() + self.inner.timeout;
         loop {
             let (stored, revision) = self.inner.read_counters(std::slice::from_ref(&key)).await?[0];
             let first = stored.max(1);
@@ -1059,24 +1033,19 @@ impl Backend for EtcdBackend {
                 .and_then([TxnOp::put(key.clone(), encode_counter(next).to_vec(), None)]);
             // An unknown outcome is read again: an allocation that applied
             // only skips its ids, which ids may.
-            let left = deadline.saturating_duration_since(Instant::now());
-            let why = match self.inner.send(txn, left).await {
+            match self.inner.send(txn, self.inner.timeout).await {
                 Sent::Answered(answer) if answer.succeeded() => {
                     self.inner.saw(revision_of(&answer));
                     return Ok(first);
                 }
-                Sent::Answered(_) => "other allocations kept taking the ids first".to_owned(),
+                Sent::Answered(_) => {}
                 Sent::Refused(error) => return Err(refused("an id allocation", error)),
                 Sent::Unknown(why) => {
                     tracing::debug!(
                         why,
                         "an id allocation's outcome is unknown; allocating again"
-                    );
-                    why
+                    )
                 }
-            };
-            if Instant::now() >= deadline {
-                return Err(self.inner.unavailable("an id allocation", &why));
             }
         }
     }
@@ -1167,14 +1136,6 @@ impl Backend for EtcdBackend {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         // The cluster's size is every deployment's, not this prefix's.
         Ok(None)
-    }
-
-    fn write_policy(&self) -> WritePolicy {
-        WritePolicy {
-            // Room for one call that takes its whole timeout and a retry.
-            timeout: Some(2 * self.inner.timeout),
-            take_turns: true,
-        }
     }
 
     async fn exclusive(&self, name: &str) -> Result<Exclusive> {
@@ -1299,21 +1260,6 @@ mod tests {
         deleted.delete(Space::Shipments, b"1");
         deleted.increment(Space::ShipmentCounts, b"all", -1);
         assert!(retry_is_safe(&deleted));
-    }
-
-    /// A client that pings more often than the members allow, or while
-    /// no stream is open, has its connection closed every few seconds
-    /// ("too many pings"), and the watch on it with it: one that keeps to
-    /// the members' terms keeps its watch for good.
-    #[tokio::test]
-    async fn an_idle_client_keeps_its_watch() {
-        let backend = EtcdBackend::open(test_options()).await.unwrap();
-        // etcd's members allow two pings too early, then close the
-        // connection; at a 2 s interval that came after about 8 s.
-        tokio::time::sleep(Duration::from_secs(20)).await;
-        assert_eq!(backend.watch_restarts(), 0);
-        assert_eq!(backend.get(Space::Meta, b"absent").await.unwrap(), None);
-        assert_eq!(backend.watch_restarts(), 0);
     }
 
     /// Options for the member on TLS, with client certificates and users,

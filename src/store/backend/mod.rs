@@ -329,23 +329,6 @@ pub enum Outcome {
     Conflict,
 }
 
-/// How the store runs writes on a backend ([`Backend::write_policy`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WritePolicy {
-    /// How long one write may take, every attempt included, before the
-    /// store gives up on it as [`Error::Unavailable`] (its outcome then
-    /// unknown). `None` where nothing outside the process can hold a write
-    /// up (sled).
-    pub timeout: Option<std::time::Duration>,
-    /// Whether one handle's concurrent writes of shipments take turns, the
-    /// writer whose turn it is committing every write then waiting in one
-    /// commit. Worth it where an attempt costs round trips (etcd): there
-    /// writers racing for the same index blocks lose most attempts, each
-    /// costing milliseconds. Where a conflict costs microseconds (sled)
-    /// the queue would cost more than it saves.
-    pub take_turns: bool,
-}
-
 /// What a database must do for the store.
 ///
 /// Every method may do I/O. A backend whose work for a call is bounded
@@ -417,9 +400,6 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The bytes the database takes on disk, where the backend knows it.
     fn size_on_disk(&self) -> Result<Option<u64>>;
-
-    /// How the store should run writes on this backend.
-    fn write_policy(&self) -> WritePolicy;
 
     /// Waits until no other process holds `name` on this store, then holds
     /// it until the [`Exclusive`] is released or the process dies: what

@@ -19,7 +19,7 @@ use sled::Transactional;
 use super::changes::ChangeLog;
 use super::{
     add_to_counter, decode_counter, encode_counter, Backend, Change, Check, Commit, CommitRecord,
-    Entry, Exclusive, KeyRange, Outcome, Space, Write, WritePolicy,
+    Entry, Exclusive, KeyRange, Outcome, Space, Write,
 };
 use crate::domain::Direction;
 use crate::error::{Error, Result};
@@ -371,13 +371,6 @@ impl Backend for SledBackend {
 
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(Some(self.db.size_on_disk()?))
-    }
-
-    fn write_policy(&self) -> WritePolicy {
-        WritePolicy {
-            timeout: None,
-            take_turns: false,
-        }
     }
 
     async fn exclusive(&self, _name: &str) -> Result<Exclusive> {

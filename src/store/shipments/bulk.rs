@@ -346,11 +346,10 @@ impl Store {
             deltas.partition_point(|(key, _)| key.as_slice() <= last.as_slice())
         });
         let rest = &deltas[from..];
-        let mut batches = txn::Batches::new(rest.len());
-        while let Some(batch) = batches.next() {
+        txn::in_batches(rest.len(), async |batch: Range<usize>| {
             let last = batch.end == rest.len();
             let now = &rest[batch];
-            let raised = transact!(self, |txn| {
+            transact!(self, |txn| {
                 if txn.get(Space::Meta, MARKER_KEY).await?.as_deref() != Some(marker.as_slice())
                     || txn.get(Space::Meta, COUNTED_KEY).await? != counted
                 {
@@ -368,17 +367,13 @@ impl Store {
                 } else if let Some((key, _)) = now.last() {
                     txn.put(Space::Meta, COUNTED_KEY, (*key).clone());
                 }
-            });
-            match raised {
-                Ok(()) => {
-                    if let Some((key, _)) = now.last() {
-                        counted = Some((*key).clone());
-                    }
-                    batches.committed();
-                }
-                Err(error) => batches.failed(error)?,
+            })?;
+            if let Some((key, _)) = now.last() {
+                counted = Some((*key).clone());
             }
-        }
+            Ok(())
+        })
+        .await?;
         self.backend.flush().await
     }
 }

@@ -515,9 +515,6 @@ impl Backend for Counting {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         self.inner.size_on_disk()
     }
-    fn write_policy(&self) -> crate::store::backend::WritePolicy {
-        self.inner.write_policy()
-    }
     async fn exclusive(&self, name: &str) -> Result<crate::store::backend::Exclusive> {
         self.inner.exclusive(name).await
     }
